@@ -1,0 +1,33 @@
+"""Every option is declared once, has help text, and reaches the sample."""
+
+from oslo_config import cfg
+import testtools
+
+from zol_driver import options
+
+
+class OptionsTestCase(testtools.TestCase):
+
+    def test_every_option_has_help(self):
+        for opt in options.zol_opts:
+            self.assertTrue(opt.help and len(opt.help) > 20, opt.name)
+
+    def test_names_are_unique_and_prefixed(self):
+        names = [o.name for o in options.zol_opts]
+        self.assertEqual(len(names), len(set(names)))
+        for name in names:
+            self.assertTrue(name.startswith('zol_'), name)
+
+    def test_list_opts_includes_consumed_cinder_options(self):
+        (group, opts), = options.list_opts()
+        names = {o.name for o in opts}
+        for wanted in ('zol_parent_dataset', 'san_ip', 'san_private_key',
+                       'target_prefix', 'use_chap_auth'):
+            self.assertIn(wanted, names)
+
+    def test_register_and_read_defaults(self):
+        conf = cfg.ConfigOpts()
+        options.register(conf, group='zfs1')
+        conf([], project='test')
+        self.assertEqual('tank/cinder', conf.zfs1.zol_parent_dataset)
+        self.assertTrue(conf.zfs1.zol_ssh_strict_host_key)

@@ -1,0 +1,103 @@
+"""Every configuration option of cinder-zol, declared once with help text.
+
+The driver also consumes some of Cinder's own options (the SAN SSH options
+and the iSCSI target options); ``list_opts`` names them too, so the
+generated sample configuration is complete.
+"""
+
+from oslo_config import cfg
+
+zol_opts = [
+    cfg.StrOpt('zol_parent_dataset',
+               default='tank/cinder',
+               help='ZFS dataset (a filesystem) on the ZFS host under which '
+                    'this backend creates one zvol per Cinder volume, e.g. '
+                    '"tank/cinder". It must exist and be listed in the '
+                    'wrapper\'s "parents". Use a different parent for each '
+                    'backend that shares a ZFS host.'),
+    cfg.StrOpt('zol_ssh_known_hosts_file',
+               default='/etc/cinder/ssh_known_hosts',
+               help='OpenSSH known_hosts file holding the ZFS host\'s host '
+                    'key. With zol_ssh_strict_host_key=True (the default) an '
+                    'unknown or changed host key is refused.'),
+    cfg.BoolOpt('zol_ssh_strict_host_key',
+                default=True,
+                help='Refuse to connect unless the ZFS host\'s key is in '
+                     'zol_ssh_known_hosts_file. False trusts an unknown key '
+                     'on first use and records it; a changed key is always '
+                     'refused.'),
+    cfg.IntOpt('zol_ssh_command_timeout',
+               default=120, min=1,
+               help='Seconds one command on the ZFS host may run before it '
+                    'is abandoned and reported as a timeout.'),
+    cfg.IntOpt('zol_ssh_keepalive_interval',
+               default=30, min=0,
+               help='Seconds between SSH keepalive messages on idle pooled '
+                    'connections (0 disables keepalives).'),
+    cfg.IntOpt('zol_ssh_retries',
+               default=3, min=1,
+               help='Attempts for one command when the transport fails '
+                    '(connection refused or reset, timeout at connect). A '
+                    'command that ran and failed is never retried.'),
+    cfg.BoolOpt('zol_sparse',
+                default=None,
+                help='Create zvols sparse (thin, no refreservation). Unset '
+                     'follows san_thin_provision. Volume types override it '
+                     'with the extra spec "zol:sparse".'),
+    cfg.StrOpt('zol_volblocksize',
+               default=None,
+               help='volblocksize of new zvols, a power of two from 4K to '
+                    '128K (for example "16K"). Unset leaves the OpenZFS '
+                    'default. Volume types override it with '
+                    '"zol:volblocksize". Cannot change after creation.'),
+    cfg.StrOpt('zol_compression',
+               default=None,
+               help='compression property for new zvols (for example "lz4", '
+                    '"zstd" or "off"). Unset inherits from the parent. Volume '
+                    'types override it with "zol:compression".'),
+    cfg.DictOpt('zol_zvol_properties',
+                default={},
+                help='Further allow-listed ZFS properties for new zvols, as '
+                     'key:value pairs (for example "sync:always,logbias:'
+                     'throughput"). Allowed keys: checksum, dedup, sync, '
+                     'logbias, primarycache, secondarycache, copies.'),
+    cfg.IntOpt('zol_busy_retries',
+               default=5, min=1,
+               help='Attempts to destroy a zvol that ZFS reports busy '
+                    '(opened by tgtd or udev) before giving up with an '
+                    'error.'),
+    cfg.IntOpt('zol_max_promotions',
+               default=16, min=1,
+               help='Upper bound on clone promotions done to delete a volume '
+                    'whose snapshots have clones.'),
+    cfg.IntOpt('zol_stream_block_size',
+               default=1048576, min=4096,
+               help='Bytes per read or write when streaming image data '
+                    'through the SSH channel.'),
+]
+
+
+def cinder_consumed_opts():
+    """Cinder's own options this driver reads, if Cinder is importable."""
+    try:
+        from cinder.volume import driver as cinder_driver
+        from cinder.volume.drivers.san import san
+    except ImportError:  # pragma: no cover - generator without cinder
+        return []
+    wanted = {'san_ip', 'san_ssh_port', 'san_login', 'san_password',
+              'san_private_key', 'ssh_conn_timeout', 'ssh_min_pool_conn',
+              'ssh_max_pool_conn', 'san_thin_provision'}
+    target = {'target_prefix', 'target_ip_address', 'target_port',
+              'target_secondary_ip_addresses', 'use_chap_auth',
+              'max_over_subscription_ratio', 'reserved_percentage'}
+    return ([o for o in san.san_opts if o.name in wanted] +
+            [o for o in cinder_driver.volume_opts if o.name in target])
+
+
+def register(conf=cfg.CONF, group=None):
+    conf.register_opts(zol_opts, group=group)
+
+
+def list_opts():
+    """Entry point for oslo-config-generator (oslo.config.opts)."""
+    return [('backend_zol', zol_opts + cinder_consumed_opts())]
