@@ -1,0 +1,428 @@
+"""Unit tests for zol_driver.ssh with paramiko mocked."""
+
+import io
+import os
+import socket
+import tempfile
+import threading
+from unittest import mock
+
+import fixtures
+from oslo_concurrency import processutils
+import paramiko
+import tenacity
+import testtools
+
+from zol_driver import errors
+from zol_driver import ssh
+
+
+class FakeChannel(object):
+    """Just enough of paramiko.Channel for SSHExecutor."""
+
+    def __init__(self, out=b'', err=b'', code=0, exec_error=None,
+                 hang=False):
+        self.out = [out] if out else []
+        self.err = [err] if err else []
+        self.exit_status = code
+        self.exec_error = exec_error
+        self.hang = hang
+        self.sent = []
+        self.eof_sent = False
+        self.closed = False
+        self.command = None
+        self.status_event = threading.Event()
+        if not hang:
+            self.status_event.set()
+
+    def exec_command(self, command):
+        self.command = command
+        if self.exec_error:
+            raise self.exec_error
+
+    def settimeout(self, timeout):
+        pass
+
+    def sendall(self, data):
+        self.sent.append(data)
+
+    def shutdown_write(self):
+        self.eof_sent = True
+
+    def recv(self, n):
+        if self.hang:
+            raise socket.timeout()
+        return self.out.pop(0) if self.out else b''
+
+    def recv_stderr(self, n):
+        return self.err.pop(0) if self.err else b''
+
+    def recv_stderr_ready(self):
+        return bool(self.err)
+
+    def close(self):
+        self.closed = True
+
+
+class FakeTransport(object):
+    def __init__(self, *channels, open_error=None):
+        self.channels = list(channels)
+        self.open_error = open_error
+        self.active = True
+        self.closed = False
+
+    def open_session(self, timeout=None):
+        if self.open_error:
+            raise self.open_error
+        return self.channels.pop(0)
+
+    def is_active(self):
+        return self.active and not self.closed
+
+    def close(self):
+        self.closed = True
+
+
+class JoinArgvTest(testtools.TestCase):
+
+    def test_joins_with_single_spaces(self):
+        self.assertEqual(
+            'zfs create -s -V 1073741824 -o zol:owner=abc tank/cinder/v-1',
+            ssh.join_argv(['zfs', 'create', '-s', '-V', 1073741824, '-o',
+                           'zol:owner=abc', 'tank/cinder/v-1']))
+
+    def test_refuses_unsafe_words_naming_them(self):
+        for bad in ('a b', 'x;reboot', '$(id)', 'a\nb', '', 'é', "'q'",
+                    'a|b', 'a*'):
+            e = self.assertRaises(ssh.UnsafeArgument, ssh.join_argv,
+                                  ['zfs', 'list', bad])
+            self.assertIsInstance(e, ValueError)
+            self.assertIn(repr(bad), str(e))
+
+    def test_refuses_overlong_word_and_command(self):
+        self.assertRaises(ssh.UnsafeArgument, ssh.join_argv,
+                          ['zfs', 'x' * 129])
+        ssh.join_argv(['zfs', 'x' * 128])
+        self.assertRaises(ssh.UnsafeArgument, ssh.join_argv,
+                          ['zfs'] + ['abcdefghi'] * 103)
+
+    def test_refuses_empty_argv(self):
+        self.assertRaises(ssh.UnsafeArgument, ssh.join_argv, [])
+
+
+class ExecutorTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MonkeyPatch(
+            'zol_driver.ssh.SSHExecutor.retry_wait', tenacity.wait_none()))
+        self.key = self.useFixture(fixtures.MockPatch(
+            'paramiko.PKey.from_path')).mock
+        self.log = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+        self.ex = ssh.SSHExecutor('192.0.2.10', private_key='/k',
+                                  command_timeout=1, retries=3)
+        self.transports = []
+        self.connect = self.useFixture(fixtures.MockPatchObject(
+            ssh.SSHExecutor, '_connect',
+            side_effect=self._next_transport)).mock
+
+    def _next_transport(self):
+        item = self.transports.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+class ExecuteTest(ExecutorTestCase):
+
+    def test_returns_stdout_and_stderr(self):
+        chan = FakeChannel(out=b'tank\n', err=b'warn\n')
+        self.transports = [FakeTransport(chan)]
+        self.assertEqual(('tank\n', 'warn\n'), self.ex('zfs', 'list'))
+        self.assertEqual('zfs list', chan.command)
+        self.assertTrue(chan.eof_sent)
+        self.assertTrue(chan.closed)
+        self.assertEqual(1, self.ex.round_trips)
+
+    def test_nonzero_exit_raises_process_execution_error(self):
+        self.transports = [FakeTransport(FakeChannel(
+            out=b'o', err=b'cannot open', code=1))]
+        e = self.assertRaises(processutils.ProcessExecutionError,
+                              self.ex, 'zfs', 'destroy', 'tank/cinder/v')
+        self.assertEqual(1, e.exit_code)
+        self.assertEqual('cannot open', e.stderr)
+        self.assertEqual('o', e.stdout)
+        self.assertEqual('zfs destroy tank/cinder/v', e.cmd)
+
+    def test_accepted_exit_codes(self):
+        self.transports = [FakeTransport(
+            FakeChannel(code=1), FakeChannel(code=2), FakeChannel(code=126),
+            FakeChannel(code=3))]
+        self.ex('a', check_exit_code=[0, 1])
+        self.ex('a', check_exit_code=False)
+        self.ex('a', check_exit_code=126)
+        e = self.assertRaises(processutils.ProcessExecutionError, self.ex,
+                              'a', check_exit_code=(0, 1))
+        self.assertEqual(3, e.exit_code)
+
+    def test_process_input_is_sent_and_never_logged(self):
+        chan = FakeChannel()
+        self.transports = [FakeTransport(chan)]
+        self.ex('target-create', 'iqn.x:v', 'tank/cinder/v', 'sn1', 'user',
+                process_input='s3cret-chap\n')
+        self.assertEqual([b's3cret-chap\n'], chan.sent)
+        self.assertTrue(chan.eof_sent)
+        self.assertIn('target-create iqn.x:v', self.log.output)
+        self.assertNotIn('s3cret', self.log.output)
+
+    def test_unsafe_word_is_refused_before_connecting(self):
+        self.assertRaises(ssh.UnsafeArgument, self.ex, 'zfs', 'a;b')
+        self.connect.assert_not_called()
+        self.assertEqual(0, self.ex.round_trips)
+
+    def test_warm_transport_is_reused(self):
+        self.transports = [FakeTransport(FakeChannel(), FakeChannel())]
+        self.ex('a')
+        self.ex('b')
+        self.assertEqual(1, self.connect.call_count)
+        self.assertEqual(2, self.ex.round_trips)
+
+    def test_dead_pooled_transport_is_replaced(self):
+        first = FakeTransport(FakeChannel(), FakeChannel())
+        self.transports = [first, FakeTransport(FakeChannel(out=b'ok'))]
+        self.ex('a')
+        first.active = False
+        self.assertEqual(('ok', ''), self.ex('b'))
+        self.assertTrue(first.closed)
+        self.assertEqual(2, self.connect.call_count)
+
+    def test_channel_open_failure_is_retried_on_new_connection(self):
+        broken = FakeTransport(open_error=EOFError())
+        self.transports = [broken, FakeTransport(FakeChannel(out=b'ok'))]
+        self.assertEqual(('ok', ''), self.ex('a'))
+        self.assertTrue(broken.closed)
+        self.assertEqual(1, self.ex.round_trips)
+
+    def test_connect_failure_retried_then_reported(self):
+        self.transports = [ssh._NotSent('h', 'refused')] * 3
+        e = self.assertRaises(errors.TransportError, self.ex, 'zfs', 'list')
+        self.assertNotIsInstance(e, ssh._NotSent)
+        self.assertIn('not sent', str(e))
+        self.assertEqual(3, self.connect.call_count)
+
+    def test_failure_after_send_is_not_retried(self):
+        broken = FakeTransport(FakeChannel(
+            exec_error=paramiko.SSHException('Channel closed')))
+        self.transports = [broken, FakeTransport(FakeChannel())]
+        e = self.assertRaises(errors.TransportError, self.ex, 'zfs',
+                              'destroy', 'tank/cinder/v')
+        self.assertIn('may have run', str(e))
+        self.assertEqual(1, self.connect.call_count)
+        self.assertEqual(1, self.ex.round_trips)
+        self.assertTrue(broken.closed)
+
+    def test_host_key_error_is_not_retried(self):
+        self.transports = [errors.HostKeyError('unknown key')] * 3
+        self.assertRaises(errors.HostKeyError, self.ex, 'a')
+        self.assertEqual(1, self.connect.call_count)
+
+    def test_command_timeout(self):
+        transport = FakeTransport(FakeChannel(hang=True))
+        self.transports = [transport]
+        self.ex.command_timeout = 0.3
+        e = self.assertRaises(errors.CommandTimeout, self.ex, 'zfs', 'list')
+        self.assertIn('zfs list', str(e))
+        self.assertTrue(transport.closed)
+
+    def test_lost_connection_without_exit_status(self):
+        chan = FakeChannel(code=-1)
+        transport = FakeTransport(chan)
+        chan.exec_command = lambda c: setattr(transport, 'active', False)
+        self.transports = [transport]
+        self.assertRaises(errors.TransportError, self.ex, 'a')
+
+    def test_stream_from_and_to(self):
+        big = b'x' * 300000
+        sink = io.BytesIO()
+        chan_in = FakeChannel()
+        self.transports = [FakeTransport(FakeChannel(out=big), chan_in)]
+        self.ex.stream_from(['zvol-read', 'tank/cinder/v'], sink)
+        self.assertEqual(big, sink.getvalue())
+        self.ex.stream_to(['zvol-write', 'tank/cinder/v'], io.BytesIO(big),
+                          block_size=100000)
+        self.assertEqual(big, b''.join(chan_in.sent))
+        self.assertEqual(3, len(chan_in.sent))
+        self.assertTrue(chan_in.eof_sent)
+
+    def test_stream_checks_exit_code(self):
+        self.transports = [FakeTransport(FakeChannel(code=126,
+                                                     err=b'refused'))]
+        self.assertRaises(processutils.ProcessExecutionError,
+                          self.ex.stream_from, ['zvol-read', 'x/y'],
+                          io.BytesIO())
+
+    def test_pool_bounds_concurrent_connections(self):
+        self.connect.side_effect = lambda: FakeTransport(
+            *[FakeChannel() for _i in range(100)])
+        ex = self.ex
+        ex._pool = ssh._Pool(2, 5)
+        ex._pool_args = (2, 5)
+        threads = [threading.Thread(target=ex, args=('a',))
+                   for _i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertLessEqual(self.connect.call_count, 2)
+        self.assertEqual(16, ex.round_trips)
+
+    def test_close_closes_idle_connections(self):
+        transport = FakeTransport(FakeChannel())
+        self.transports = [transport]
+        self.ex('a')
+        self.ex.close()
+        self.assertTrue(transport.closed)
+
+
+class ConnectTest(testtools.TestCase):
+    """_connect and host keys, with paramiko.Transport mocked."""
+
+    def setUp(self):
+        super().setUp()
+        self.log = self.useFixture(fixtures.FakeLogger())
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.known_hosts = os.path.join(self.dir, 'known_hosts')
+        self.server_key = paramiko.ECDSAKey.generate()
+        self.transport = mock.Mock()
+        self.transport.get_remote_server_key.return_value = self.server_key
+        self.transport.get_security_options.return_value.key_types = [
+            'ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512']
+        self.useFixture(fixtures.MockPatch('paramiko.Transport',
+                                           return_value=self.transport))
+        self.useFixture(fixtures.MockPatchObject(
+            ssh.SSHExecutor, '_open_socket'))
+        self.key = self.useFixture(fixtures.MockPatch(
+            'paramiko.PKey.from_path')).mock.return_value
+
+    def executor(self, **kw):
+        args = dict(port=2222, private_key='/k',
+                    known_hosts_file=self.known_hosts)
+        args.update(kw)
+        return ssh.SSHExecutor('192.0.2.10', **args)
+
+    def pin(self, key):
+        with open(self.known_hosts, 'w') as f:
+            f.write('[192.0.2.10]:2222 %s %s\n' % (key.get_name(),
+                                                   key.get_base64()))
+
+    def test_known_key_accepted_and_preferred(self):
+        self.pin(self.server_key)
+        self.assertIs(self.transport, self.executor()._connect())
+        self.transport.auth_publickey.assert_called_once_with('root',
+                                                              self.key)
+        self.transport.auth_password.assert_not_called()
+        self.transport.set_keepalive.assert_called_once_with(30)
+        self.assertEqual(
+            'ecdsa-sha2-nistp256',
+            self.transport.get_security_options().key_types[0])
+
+    def test_unknown_key_refused_when_strict(self):
+        e = self.assertRaises(errors.HostKeyError, self.executor()._connect)
+        msg = str(e)
+        self.assertIn('[192.0.2.10]:2222', msg)
+        self.assertIn(ssh.fingerprint(self.server_key), msg)
+        self.assertIn('ssh-keyscan -p 2222', msg)
+        self.assertIn('zol_ssh_strict_host_key', msg)
+        self.transport.close.assert_called_once_with()
+        self.transport.auth_publickey.assert_not_called()
+
+    def test_unknown_key_recorded_on_first_use(self):
+        self.executor(strict_host_key=False)._connect()
+        keys = paramiko.HostKeys(self.known_hosts)
+        self.assertEqual(self.server_key.asbytes(),
+                         keys.lookup('[192.0.2.10]:2222')[
+                             self.server_key.get_name()].asbytes())
+        self.assertIn('on first use', self.log.output)
+        # Now pinned: a strict executor accepts it.
+        self.executor()._connect()
+
+    def test_changed_key_refused_even_without_strict(self):
+        self.pin(paramiko.ECDSAKey.generate())
+        e = self.assertRaises(errors.HostKeyError,
+                              self.executor(strict_host_key=False)._connect)
+        self.assertIn('HAS CHANGED', str(e))
+        self.assertIn(ssh.fingerprint(self.server_key), str(e))
+        self.assertIn('ssh-keygen -R', str(e))
+
+    def test_password_only_when_configured(self):
+        self.pin(self.server_key)
+        self.transport.auth_publickey.side_effect = (
+            paramiko.AuthenticationException('denied'))
+        e = self.assertRaises(errors.TransportError,
+                              self.executor()._connect)
+        self.assertIn('authentication as root failed', str(e))
+        self.transport.auth_password.assert_not_called()
+        self.executor(password='pw')._connect()
+        self.transport.auth_password.assert_called_once_with('root', 'pw')
+
+    def test_password_alone(self):
+        self.pin(self.server_key)
+        self.executor(private_key=None, password='pw')._connect()
+        self.transport.auth_publickey.assert_not_called()
+        self.transport.auth_password.assert_called_once_with('root', 'pw')
+
+    def test_needs_key_or_password(self):
+        self.assertRaises(errors.TransportError, ssh.SSHExecutor, 'h')
+
+    def test_handshake_failure_is_retryable(self):
+        self.transport.start_client.side_effect = paramiko.SSHException(
+            'Error reading SSH protocol banner')
+        self.assertRaises(ssh._NotSent, self.executor()._connect)
+
+    def test_connection_refused_is_retryable(self):
+        ssh.SSHExecutor._open_socket.side_effect = ConnectionRefusedError()
+        self.assertRaises(ssh._NotSent, self.executor()._connect)
+
+
+class KeyLoadingTest(testtools.TestCase):
+
+    def test_real_key_with_passphrase(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'k')
+        paramiko.ECDSAKey.generate().write_private_key_file(
+            path, password='pass phrase')
+        ex = ssh.SSHExecutor('h', private_key=path,
+                             key_passphrase='pass phrase')
+        self.assertIsInstance(ex._pkey, paramiko.ECDSAKey)
+        self.assertRaises(errors.TransportError, ssh.SSHExecutor, 'h',
+                          private_key=path)
+        e = self.assertRaises(errors.TransportError, ssh.SSHExecutor, 'h',
+                              private_key=path, key_passphrase='wrong-pw')
+        self.assertNotIn('wrong-pw', str(e))
+
+    def test_missing_key_file(self):
+        e = self.assertRaises(errors.TransportError, ssh.SSHExecutor, 'h',
+                              private_key=tempfile.mktemp())
+        self.assertIn('cannot load', str(e))
+
+
+class FromConfigurationTest(testtools.TestCase):
+
+    def test_reads_san_and_zol_options(self):
+        conf = mock.Mock(
+            san_ip='192.0.2.5', san_ssh_port=2022, san_login='cinder',
+            san_private_key='/etc/cinder/id', san_password='',
+            ssh_conn_timeout=7, ssh_min_pool_conn=1, ssh_max_pool_conn=4,
+            zol_ssh_known_hosts_file='/etc/cinder/kh',
+            zol_ssh_strict_host_key=False, zol_ssh_command_timeout=60,
+            zol_ssh_keepalive_interval=0, zol_ssh_retries=2)
+        with mock.patch('paramiko.PKey.from_path') as from_path:
+            ex = ssh.SSHExecutor.from_configuration(conf)
+        from_path.assert_called_once_with('/etc/cinder/id', None)
+        self.assertEqual(('192.0.2.5', 2022, 'cinder'),
+                         (ex.host, ex.port, ex.login))
+        self.assertEqual((7, 60, 0, 2), (ex.conn_timeout, ex.command_timeout,
+                                         ex.keepalive, ex.retries))
+        self.assertIsNone(ex._password)
+        self.assertEqual('/etc/cinder/kh', ex._host_keys.path)
+        self.assertFalse(ex._host_keys.strict)
+        self.assertEqual((4, 67), ex._pool_args)
