@@ -13,67 +13,85 @@ zol_opts = [
                help='ZFS dataset (a filesystem) on the ZFS host under which '
                     'this backend creates one zvol per Cinder volume, e.g. '
                     '"tank/cinder". It must exist and be listed in the '
-                    'wrapper\'s "parents". Use a different parent for each '
-                    'backend that shares a ZFS host.'),
+                    'wrapper\'s "parents"; a pool root is refused. Use a '
+                    'different parent for each backend that shares a ZFS '
+                    'host. Default: tank/cinder.'),
     cfg.StrOpt('zol_ssh_known_hosts_file',
                default='/etc/cinder/ssh_known_hosts',
                help='OpenSSH known_hosts file holding the ZFS host\'s host '
-                    'key. With zol_ssh_strict_host_key=True (the default) an '
-                    'unknown or changed host key is refused.'),
+                    'key(s), one "[host]:port type key" line each (plain '
+                    '"host" for port 22), readable by the cinder user. With '
+                    'zol_ssh_strict_host_key=True (the default) an unknown '
+                    'or changed host key is refused. Default: '
+                    '/etc/cinder/ssh_known_hosts.'),
     cfg.BoolOpt('zol_ssh_strict_host_key',
                 default=True,
                 help='Refuse to connect unless the ZFS host\'s key is in '
                      'zol_ssh_known_hosts_file. False trusts an unknown key '
-                     'on first use and records it; a changed key is always '
-                     'refused.'),
+                     'on first use and appends it to that file (which must '
+                     'then be writable); a changed key is always refused. '
+                     'Default: True.'),
     cfg.IntOpt('zol_ssh_command_timeout',
                default=120, min=1,
                help='Seconds one command on the ZFS host may run before it '
-                    'is abandoned and reported as a timeout.'),
+                    'is abandoned and reported as a timeout (default 120). '
+                    'For image copies it limits inactivity, not the whole '
+                    'copy. Raise it if large destroys time out on a busy '
+                    'pool.'),
     cfg.IntOpt('zol_ssh_keepalive_interval',
                default=30, min=0,
                help='Seconds between SSH keepalive messages on idle pooled '
-                    'connections (0 disables keepalives).'),
+                    'connections (default 30; 0 disables them). Keeps '
+                    'firewalls and NAT from silently dropping warm '
+                    'connections.'),
     cfg.IntOpt('zol_ssh_retries',
                default=3, min=1,
                help='Attempts for one command when the transport fails '
-                    '(connection refused or reset, timeout at connect). A '
-                    'command that ran and failed is never retried.'),
+                    'before the command was sent (connection refused or '
+                    'reset, timeout at connect), with a backoff from 0.2 s '
+                    'up to 5 s (default 3; 1 = no retry). A command that '
+                    'was sent is never repeated.'),
     cfg.BoolOpt('zol_sparse',
                 default=None,
                 help='Create zvols sparse (thin, no refreservation). Unset '
-                     'follows san_thin_provision. Volume types override it '
-                     'with the extra spec "zol:sparse".'),
+                     'follows san_thin_provision (default). False reserves '
+                     'the full size at creation (thick). Volume types '
+                     'override it with the extra spec "zol:sparse".'),
     cfg.StrOpt('zol_volblocksize',
                default=None,
                help='volblocksize of new zvols, a power of two from 4K to '
                     '128K (for example "16K"). Unset leaves the OpenZFS '
-                    'default. Volume types override it with '
+                    'default (16K on OpenZFS 2.2, 8K before). Bytes, with '
+                    'an optional K suffix. Volume types override it with '
                     '"zol:volblocksize". Cannot change after creation.'),
     cfg.StrOpt('zol_compression',
                default=None,
                help='compression property for new zvols (for example "lz4", '
-                    '"zstd" or "off"). Unset inherits from the parent. Volume '
-                    'types override it with "zol:compression".'),
+                    '"zstd" or "off"). Unset (default) inherits from the '
+                    'parent dataset. Volume types override it with '
+                    '"zol:compression".'),
     cfg.DictOpt('zol_zvol_properties',
                 default={},
                 help='Further allow-listed ZFS properties for new zvols, as '
                      'key:value pairs (for example "sync:always,logbias:'
                      'throughput"). Allowed keys: checksum, dedup, sync, '
-                     'logbias, primarycache, secondarycache, copies.'),
+                     'logbias, primarycache, secondarycache, copies. '
+                     'Default: none.'),
     cfg.IntOpt('zol_busy_retries',
                default=5, min=1,
                help='Attempts to destroy a zvol that ZFS reports busy '
                     '(opened by tgtd or udev) before giving up with an '
-                    'error.'),
+                    'error (default 5). The n-th retry waits n seconds.'),
     cfg.IntOpt('zol_max_promotions',
                default=16, min=1,
                help='Upper bound on clone promotions done to delete a volume '
-                    'whose snapshots have clones.'),
+                    'whose snapshots have clones (default 16); the delete '
+                    'fails with an error naming the bound when it is hit.'),
     cfg.IntOpt('zol_stream_block_size',
                default=1048576, min=4096,
                help='Bytes per read or write when streaming image data '
-                    'through the SSH channel.'),
+                    'through the SSH channel (default 1048576 = 1 MiB). '
+                    'Larger blocks use more memory per copy.'),
 ]
 
 
