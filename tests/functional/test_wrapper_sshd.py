@@ -1,0 +1,176 @@
+"""The wrapper as the forced command of a key, through a real OpenSSH sshd.
+
+sshd (tests/functional/sshd.py) listens on 127.0.0.1 with its own config
+and host key; the client key's authorized_keys line is
+``restrict,command="<wrapper> -c <config>"``, and the login user is the
+unprivileged ``zol-test``, as in a non-root deployment.  Stub binaries
+record what the wrapper ran (the fake tgtadm of the unit tests stands in
+for tgtd).
+"""
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+
+from oslo_concurrency import processutils
+import testtools
+
+from tests.functional import sshd
+from tests.unit import test_wrapper as unit
+from zol_driver import errors
+from zol_driver import ssh
+from zol_driver import zfs
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+WRAPPER = os.path.join(REPO, 'tools', 'zfswrapper.sh')
+IQN = unit.IQN
+
+# A selection of the unit tests' hostile table, now through real SSH.
+HOSTILE = [
+    'zfs list -H -p tank/cinder; id', 'zfs list -H -p tank/cinder && id',
+    'zfs list -H -p $(id)', 'zfs list -H -p `id`',
+    'zfs list -H -p tank/cinder\nid', 'zfs list -H -p tank/cinder | sh',
+    'zfs list -H -p tank/cinder > /tmp/x', 'zfs destroy tank/cinder/*',
+    'sh', 'bash -i', 'cat /etc/shadow', '/bin/sh -c id', 'scp -t /tmp',
+    'rsync --server . /tmp', 'zfs destroy -R tank/cinder/v',
+    'zfs create tank/cinder/fs', 'zfs set mountpoint=/ tank/cinder/v',
+    'zfs set sharenfs=on tank/cinder/v', 'zfs destroy tank/cinder',
+    'zfs create -V 1 rpool/x', 'zpool destroy tank', 'zfs list -H -p',
+    'tgtadm --lld iscsi --op delete --mode target --tid 1',
+    'target-create %s /dev/sda sn1' % IQN, 'zvol-read /dev/sda',
+    'zvol-write tank/cinder/../../../dev/sda',
+]
+
+
+class TestWrapperThroughSSHD(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest('needs root: sshd, a login user and chown')
+        if not os.path.exists('/usr/bin/ssh'):
+            self.skipTest('OpenSSH client (/usr/bin/ssh) is missing')
+        self.dir = tempfile.mkdtemp(prefix='zol-wrapper-sshd-')
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        os.chmod(self.dir, 0o755)
+        self.w = unit.WrapperFixture()
+        self.addCleanup(self.w.cleanup)
+        self.server = self.useFixture(sshd.SSHServer(
+            forced_command='%s -c %s' % (WRAPPER, self.w.conf)))
+        self._hand_over(self.server.user)
+
+    def _hand_over(self, user):
+        """The wrapper's own files belong to the login user; not config."""
+        entry = pwd.getpwnam(user)
+        os.chmod(self.w.dir, 0o755)
+        for path in (self.w.statedir, self.w.log, self.w.tgt_state,
+                     os.path.join(self.w.dir, 'calls'),
+                     os.path.join(self.w.dir, 'lock')):
+            if not os.path.exists(path):
+                if path == self.w.statedir:
+                    os.makedirs(path, 0o700)
+                else:
+                    open(path, 'a').close()
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        for name in ('zfs', 'zpool'):
+            env = os.path.join(self.w.dir, 'env.' + name)
+            open(env, 'a').close()
+            os.chown(env, entry.pw_uid, entry.pw_gid)
+        with open(self.w.tgt_state, 'w') as f:
+            f.write('{"targets": {}, "accounts": {}}')
+        os.chown(self.w.tgt_state, entry.pw_uid, entry.pw_gid)
+        os.chown(os.path.join(self.w.dir, 'zvol', 'tank', 'cinder'),
+                 entry.pw_uid, entry.pw_gid)
+        self.uid = entry.pw_uid
+
+    def ssh(self, command, stdin=b''):
+        argv = ['ssh', '-T', '-i', self.server.client_key,
+                '-p', str(self.server.port),
+                '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
+                '-o', 'UserKnownHostsFile=' + self.server.known_hosts,
+                '-o', 'GlobalKnownHostsFile=/dev/null',
+                '-o', 'StrictHostKeyChecking=yes', '-o', 'LogLevel=ERROR',
+                '%s@127.0.0.1' % self.server.user]
+        if command is not None:
+            argv.append(command)
+        p = subprocess.run(argv, input=stdin, capture_output=True,
+                           timeout=60)
+        return p.returncode, p.stdout, p.stderr.decode()
+
+    def test_allowed_command_runs_as_sent(self):
+        rc, _out, err = self.ssh('zfs list -H -p -o name tank/cinder/volume-1')
+        self.assertEqual(0, rc, err)
+        self.assertEqual([['zfs', 'list', '-H', '-p', '-o', 'name',
+                           'tank/cinder/volume-1']], self.w.calls())
+        log = self.w.read_log()
+        self.assertIn('allowed from 127.0.0.1: zfs list', log)
+
+    def test_wrapper_runs_as_the_unprivileged_user(self):
+        rc, _out, err = self.ssh('zfs list -H -p tank/cinder')
+        self.assertEqual(0, rc, err)
+        st = os.stat(os.path.join(self.w.dir, 'env.zfs'))
+        self.assertEqual(self.uid, st.st_uid)
+
+    def test_hostile_commands_are_refused_through_ssh(self):
+        for command in HOSTILE:
+            rc, out, err = self.ssh(command)
+            self.assertEqual(126, rc, command)
+            self.assertEqual(b'', out, command)
+            self.assertTrue(err.startswith('zfswrapper: refused: '),
+                            (command, err))
+        self.assertEqual([], self.w.calls())
+        self.assertEqual(len(HOSTILE),
+                         self.w.read_log().count('refused from 127.0.0.1'))
+
+    def test_interactive_login_is_refused(self):
+        rc, _out, err = self.ssh(None)
+        self.assertEqual(126, rc)
+        self.assertIn('no command', err)
+
+    def test_chap_secret_on_stdin_through_ssh(self):
+        self.w.zvol('v')
+        os.chown(os.path.join(self.w.dir, 'zvol', 'tank', 'cinder', 'v'),
+                 self.uid, -1)
+        rc, out, err = self.ssh('target-create %s tank/cinder/v sn1 user1'
+                                % IQN, (unit.SECRET + '\n').encode())
+        self.assertEqual((0, b'tid=1\n'), (rc, out), err)
+        self.assertEqual({'user1': unit.SECRET}, self.w.tgtd()['accounts'])
+        self.assertNotIn(unit.SECRET, self.w.read_log())
+        rc, out, err = self.ssh('target-list')
+        self.assertEqual(0, rc, err)
+        self.assertIn(b'persisted=yes', out)
+
+    def test_zvol_streams_through_ssh(self):
+        path = self.w.zvol('img', 6 << 20)
+        os.chown(path, self.uid, -1)
+        data = os.urandom((5 << 20) + 333)
+        rc, _out, err = self.ssh('zvol-write tank/cinder/img', data)
+        self.assertEqual(0, rc, err)
+        rc, out, err = self.ssh('zvol-read tank/cinder/img')
+        self.assertEqual(0, rc, err)
+        self.assertEqual(6 << 20, len(out))
+        self.assertEqual(data, out[:len(data)])
+
+    def test_driver_executor_through_the_wrapper(self):
+        ex = ssh.SSHExecutor('127.0.0.1', self.server.port, self.server.user,
+                             private_key=self.server.client_key,
+                             known_hosts_file=self.server.known_hosts)
+        self.addCleanup(ex.close)
+        host = zfs.ZFSHost(ex, 'tank/cinder')
+        host.create_volume('volume-9', 1 << 30,
+                           props={'compression': 'lz4'})
+        host.snapshot('volume-9@snapshot-1')
+        host.destroy('volume-9', recursive=True)
+        self.assertEqual(
+            [['zfs', 'create', '-s', '-V', str(1 << 30), '-o',
+              'compression=lz4', 'tank/cinder/volume-9'],
+             ['zfs', 'snapshot', 'tank/cinder/volume-9@snapshot-1'],
+             ['zfs', 'destroy', '-r', 'tank/cinder/volume-9']],
+            self.w.calls())
+        exc = self.assertRaises(processutils.ProcessExecutionError, ex,
+                                'zfs', 'destroy', '-R', 'tank/cinder/x')
+        self.assertEqual(errors.WRAPPER_REFUSED, exc.exit_code)
+        self.assertIn('refused', exc.stderr)

@@ -1,0 +1,317 @@
+"""The wrapper's target verbs against a real tgtd on 127.0.0.1.
+
+tgtd runs in the foreground with its own control port and its iSCSI portal
+on 127.0.0.1:<free port>; a regular file stands in for each zvol (the test
+config points ``zvol_root`` at a temporary directory and allows files).
+libiscsi's command-line tools log in as initiators, so CHAP, initiator ACLs
+and LUN capacity are checked the way a compute node would see them.
+"""
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import fixtures
+import testtools
+
+from tests.functional import sshd
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+WRAPPER = os.path.join(REPO, 'tools', 'zfswrapper.sh')
+TGTD = '/usr/sbin/tgtd'
+TGTADM = '/usr/sbin/tgtadm'
+DASH = shutil.which('dash') or '/bin/sh'
+MiB = 1 << 20
+
+IQN = 'iqn.2010-10.org.openstack:volume-f1'
+IQN2 = 'iqn.2010-10.org.openstack:volume-f2'
+INIT1 = 'iqn.1994-05.com.redhat:compute-1'
+INIT2 = 'iqn.1994-05.com.redhat:compute-2'
+USER = 'chapuser1'
+SECRET = 'S3cretS3cret4567'
+
+
+def _missing_tools():
+    tools = [TGTD, TGTADM, '/usr/bin/iscsi-inq',
+             '/usr/bin/iscsi-readcapacity16', '/usr/bin/flock']
+    missing = [t for t in tools if not os.path.exists(t)]
+    if missing:
+        return 'missing %s (apt-get install tgt libiscsi-bin)' % (
+            ', '.join(missing))
+    if os.geteuid() != 0:
+        return 'tgtd needs root'
+    return None
+
+
+class Tgtd(fixtures.Fixture):
+    """A tgtd with its own control port and a portal on 127.0.0.1."""
+
+    def _setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='zol-tgtd-')
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        while True:
+            self.control = random.randint(2000, 32000)  # tgtd: <= 32767
+            if not os.path.exists('/var/run/tgtd/socket.%d' % self.control):
+                break
+        self.port = sshd.free_port()
+        self.proc = None
+        self.addCleanup(self.kill)
+        self.start()
+
+    def tgtadm(self, *args):
+        return subprocess.run([TGTADM, '-C', str(self.control)] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    def start(self):
+        log = open(os.path.join(self.dir, 'tgtd.log'), 'a')
+        self.proc = subprocess.Popen(
+            [TGTD, '-f', '-C', str(self.control), '--iscsi',
+             'portal=127.0.0.1:%d' % self.port],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                with open(os.path.join(self.dir, 'tgtd.log')) as f:
+                    log = f.read()[-800:]
+                raise RuntimeError('tgtd exited %s: %s'
+                                   % (self.proc.returncode, log))
+            p = self.tgtadm('--lld', 'iscsi', '--op', 'show',
+                            '--mode', 'target')
+            if p.returncode == 0:
+                try:
+                    socket.create_connection(('127.0.0.1', self.port),
+                                             0.5).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError('tgtd did not come up')
+
+    def kill(self):
+        """SIGKILL (a crash: tgtd forgets every target)."""
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+
+class TestWrapperTgt(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        why = _missing_tools()
+        if why:
+            self.skipTest('real tgtd unavailable: ' + why)
+        self.tgtd = self.useFixture(Tgtd())
+        self.dir = tempfile.mkdtemp(prefix='zol-wrapper-tgt-')
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.zvols = os.path.join(self.dir, 'zvol', 'tank', 'cinder')
+        os.makedirs(self.zvols)
+        shim = os.path.join(self.dir, 'tgtadm')
+        with open(shim, 'w') as f:
+            f.write('#!/bin/sh\nexec %s -C %d "$@"\n'
+                    % (TGTADM, self.tgtd.control))
+        os.chmod(shim, 0o755)
+        self.conf = os.path.join(self.dir, 'wrapper.conf')
+        with open(self.conf, 'w') as f:
+            f.write('parents = tank/cinder\nzfs = /bin/true\n'
+                    'zpool = /bin/true\ntgtadm = %(d)s/tgtadm\n'
+                    'statedir = %(d)s/state\nlockfile = %(d)s/lock\n'
+                    'log = %(d)s/wrapper.log\nzvol_root = %(d)s/zvol\n'
+                    'zvol_allow_files = yes\nzvol_wait = 2\n'
+                    % {'d': self.dir})
+
+    # ------------------------------------------------------------ helpers
+
+    def wrapper(self, command, stdin=b''):
+        env = {'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': command,
+               'SSH_CONNECTION': '127.0.0.1 40000 127.0.0.1 22'}
+        p = subprocess.run([DASH, WRAPPER, '-c', self.conf], input=stdin,
+                           env=env, capture_output=True, timeout=120)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def ok(self, command, stdin=b''):
+        rc, out, err = self.wrapper(command, stdin)
+        self.assertEqual(0, rc, '%s: %s%s' % (command, out, err))
+        return out
+
+    def zvol(self, name, size=64 * MiB):
+        path = os.path.join(self.zvols, name)
+        with open(path, 'wb') as f:
+            f.truncate(size)
+        return path
+
+    def create(self, iqn=IQN, vol='vol1', serial='sn-f1', user=USER,
+               secret=SECRET):
+        if not os.path.exists(os.path.join(self.zvols, vol)):
+            self.zvol(vol)
+        cmd = 'target-create %s tank/cinder/%s %s' % (iqn, vol, serial)
+        stdin = b''
+        if user:
+            cmd += ' ' + user
+            stdin = (secret + '\n').encode()
+        return self.ok(cmd, stdin)
+
+    def url(self, iqn, chap=None):
+        auth = '%s%%%s@' % chap if chap else ''
+        return 'iscsi://%s127.0.0.1:%d/%s/1' % (auth, self.tgtd.port, iqn)
+
+    def inq(self, iqn, chap=None, initiator=None, *extra):
+        argv = ['iscsi-inq']
+        if initiator:
+            argv += ['-i', initiator]
+        argv += list(extra) + [self.url(iqn, chap)]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout + p.stderr
+
+    def capacity(self, iqn, chap=None):
+        p = subprocess.run(['iscsi-readcapacity16', '-s',
+                            self.url(iqn, chap)],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(0, p.returncode, p.stdout + p.stderr)
+        return int(p.stdout.split()[0])
+
+    def serial(self, iqn, chap=None):
+        rc, out = self.inq(iqn, chap, None, '-e', '1', '-c', '128')
+        self.assertEqual(0, rc, out)
+        return out
+
+    def listing(self):
+        out = self.ok('target-list')
+        return {line.split()[0]: line for line in out.splitlines()}
+
+    # -------------------------------------------------------------- tests
+
+    def test_create_then_chap_login_works_and_wrong_secret_fails(self):
+        self.assertEqual('tid=1\n', self.create())
+        self.assertEqual(0, self.inq(IQN, (USER, SECRET))[0])
+        rc, out = self.inq(IQN, (USER, 'WrongSecret12345'))
+        self.assertNotEqual(0, rc, out)
+        rc, out = self.inq(IQN)
+        self.assertNotEqual(0, rc, out)
+        self.assertIn('sn-f1', self.serial(IQN, (USER, SECRET)))
+        line = self.listing()[IQN]
+        self.assertEqual('%s tid=1 lun=%s/vol1 persisted=yes sessions=0'
+                         % (IQN, self.zvols), line)
+        # idempotent: same tid, nothing changed, login still works
+        self.assertEqual('tid=1\n', self.create())
+        self.assertEqual(0, self.inq(IQN, (USER, SECRET))[0])
+
+    def test_two_targets_get_the_lowest_free_tids(self):
+        self.assertEqual('tid=1\n', self.create(IQN, 'vol1'))
+        self.assertEqual('tid=2\n', self.create(IQN2, 'vol2', 'sn-f2'))
+        self.ok('target-delete %s' % IQN)
+        self.assertEqual(
+            'tid=1\n', self.create('iqn.2010-10.org.openstack:v3', 'vol3',
+                                   'sn-f3'))
+
+    def test_chap_secret_change(self):
+        self.create()
+        self.create(secret='AnotherSecret987')
+        self.assertNotEqual(0, self.inq(IQN, (USER, SECRET))[0])
+        self.assertEqual(0, self.inq(IQN, (USER, 'AnotherSecret987'))[0])
+
+    def test_allow_and_deny_initiators(self):
+        self.create()
+        self.ok('target-allow %s %s' % (IQN, INIT1))
+        self.assertEqual(0, self.inq(IQN, (USER, SECRET), INIT1)[0])
+        self.assertNotEqual(0, self.inq(IQN, (USER, SECRET), INIT2)[0])
+        self.ok('target-allow %s %s' % (IQN, INIT2))
+        self.assertEqual(0, self.inq(IQN, (USER, SECRET), INIT2)[0])
+        self.ok('target-deny %s %s' % (IQN, INIT1))
+        self.assertNotEqual(0, self.inq(IQN, (USER, SECRET), INIT1)[0])
+        self.assertEqual(0, self.inq(IQN, (USER, SECRET), INIT2)[0])
+        self.ok('target-deny %s %s' % (IQN, INIT2))
+        self.assertNotEqual(0, self.inq(IQN, (USER, SECRET), INIT2)[0])
+        acl = self.tgtd.tgtadm('--lld', 'iscsi', '--op', 'show',
+                               '--mode', 'target').stdout
+        self.assertNotIn('ALL', acl.split('ACL information:')[1])
+
+    def test_resize_online(self):
+        self.create()
+        path = os.path.join(self.zvols, 'vol1')
+        self.assertEqual(64 * MiB, self.capacity(IQN, (USER, SECRET)))
+        with open(path, 'r+b') as f:
+            f.truncate(96 * MiB)
+        # tgtd keeps the size it read when the LUN was added ...
+        self.assertEqual(64 * MiB, self.capacity(IQN, (USER, SECRET)))
+        self.ok('target-resize %s' % IQN)
+        # ... until the wrapper makes it re-open the backing store.
+        self.assertEqual(96 * MiB, self.capacity(IQN, (USER, SECRET)))
+        self.assertIn('sn-f1', self.serial(IQN, (USER, SECRET)))
+        self.assertIn('tid=1 ', self.listing()[IQN])
+
+    def test_restore_after_tgtd_crash(self):
+        self.create(IQN, 'vol1')
+        self.create(IQN2, 'vol2', 'sn-f2', user=None)
+        self.ok('target-allow %s %s' % (IQN2, INIT1))
+        self.tgtd.kill()
+        self.tgtd.start()
+        listing = self.listing()
+        self.assertEqual('%s tid=- lun=- persisted=yes sessions=0' % IQN,
+                         listing[IQN])
+        self.assertNotEqual(0, self.inq(IQN, (USER, SECRET))[0])
+        out = self.ok('target-restore')
+        self.assertEqual(sorted(['%s restored' % IQN, '%s restored' % IQN2]),
+                         sorted(out.splitlines()))
+        self.assertEqual(0, self.inq(IQN, (USER, SECRET))[0])
+        self.assertNotEqual(0, self.inq(IQN, (USER, 'WrongSecret12345'))[0])
+        self.assertEqual(0, self.inq(IQN2, None, INIT1)[0])
+        self.assertNotEqual(0, self.inq(IQN2, None, INIT2)[0])
+        self.assertIn('sn-f1', self.serial(IQN, (USER, SECRET)))
+        self.assertIn('tid=1 ', self.listing()[IQN])
+        self.assertIn('tid=2 ', self.listing()[IQN2])
+        out = self.ok('target-restore')
+        self.assertEqual(sorted(['%s ok' % IQN, '%s ok' % IQN2]),
+                         sorted(out.splitlines()))
+
+    def test_connected_session_blocks_chap_change_not_delete(self):
+        self.create()
+        perf = subprocess.Popen(
+            ['iscsi-perf', '-t', '60', '-m', '4',
+             self.url(IQN, (USER, SECRET))],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: perf.poll() is None and perf.kill())
+        deadline = time.monotonic() + 20
+        while 'sessions=1' not in self.listing()[IQN]:
+            if time.monotonic() > deadline or perf.poll() is not None:
+                self.skipTest('iscsi-perf did not hold a session open')
+            time.sleep(0.2)
+        rc, _out, err = self.wrapper(
+            'target-create %s tank/cinder/vol1 sn-f1 %s' % (IQN, USER),
+            b'ChangedSecret123\n')
+        self.assertEqual(1, rc)
+        self.assertIn('session', err)
+        self.assertEqual(0, self.inq(IQN, (USER, SECRET))[0])
+        # I/O keeps commands in flight: a forced delete alone would fail.
+        started = time.monotonic()
+        self.ok('target-delete %s' % IQN)
+        self.assertLess(time.monotonic() - started, 15)
+        self.assertNotIn(IQN, self.listing())
+        self.assertIsNone(perf.poll(), 'the initiator gave up by itself')
+        show = self.tgtd.tgtadm('--lld', 'iscsi', '--op', 'show',
+                                '--mode', 'account').stdout
+        self.assertNotIn(USER, show)
+        perf.kill()
+        perf.wait()
+
+    def test_delete_is_idempotent_and_removes_state(self):
+        self.create()
+        self.ok('target-delete %s' % IQN)
+        self.ok('target-delete %s' % IQN)
+        self.assertEqual({}, self.listing())
+        self.assertEqual([], os.listdir(os.path.join(self.dir, 'state')))
+        self.assertNotEqual(0, self.inq(IQN, (USER, SECRET))[0])
+
+    def test_raw_show_is_read_only_and_works(self):
+        self.create()
+        out = self.ok('tgtadm --lld iscsi --op show --mode target')
+        self.assertIn('Target 1: %s' % IQN, out)
+        self.assertIn('SCSI SN: sn-f1', out)

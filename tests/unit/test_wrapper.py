@@ -1,0 +1,1126 @@
+"""tools/zfswrapper.sh, run with dash against stub binaries.
+
+Each stub records its argv (and, where it matters, its environment) in a
+calls file, so a test sees exactly what the wrapper ran: every command the
+driver sends must reach the binary unchanged, every hostile one must be
+refused with exit 126, one line on stderr, and nothing run at all.  The
+target verbs run against a fake tgtadm that keeps tgtd's state in a JSON
+file and prints ``--op show`` the way tgtd 1.0.85 does.
+"""
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import testtools
+
+from zol_driver import errors
+from zol_driver import ssh
+from zol_driver import zfs
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+WRAPPER = os.path.join(REPO, 'tools', 'zfswrapper.sh')
+DASH = shutil.which('dash') or '/bin/sh'
+SEP = '\x1f'
+IQN = 'iqn.2010-10.org.openstack:volume-0001'
+IQN2 = 'iqn.2010-10.org.openstack:volume-0002'
+INIT1 = 'iqn.1994-05.com.redhat:compute-1'
+INIT2 = 'iqn.1994-05.com.redhat:compute-2'
+SECRET = 'Secret0123456789'
+
+# Records argv, environment and stdin; answers from files next to it.
+STUB = """#!/bin/sh
+d=%(dir)s
+{ printf '%%s' "$(basename "$0")"; for a; do printf '\\037%%s' "$a"; done
+  printf '\\n'; } >>"$d/calls"
+env >"$d/env.$(basename "$0")"
+[ -f "$d/out" ] && cat "$d/out"
+[ -f "$d/err" ] && cat "$d/err" >&2
+[ -f "$d/rc" ] && exit "$(cat "$d/rc")"
+exit 0
+"""
+
+# sudo stand-in: records, drops -n, runs the rest.
+SUDO = """#!/bin/sh
+{ printf 'sudo'; for a; do printf '\\037%%s' "$a"; done; printf '\\n'; } \
+    >>%(dir)s/calls
+[ "$1" = -n ] && shift
+exec "$@"
+"""
+
+FAKE_TGTADM = r'''#!/usr/bin/python3
+"""tgtadm against a JSON file standing in for tgtd."""
+import json, os, sys
+STATE, CALLS = %(state)r, %(calls)r
+args = sys.argv[1:]
+with open(CALLS, 'a') as f:
+    f.write('\x1f'.join(['tgtadm'] + args) + '\n')
+if args == ['-V']:
+    print('1.0.85')
+    sys.exit(0)
+ALIAS = {'-T': '--targetname', '-b': '--backing-store',
+         '-I': '--initiator-address', '-Q': '--initiator-name'}
+opts, i = {}, 0
+while i < len(args):
+    a = ALIAS.get(args[i], args[i])
+    if a == '--force':
+        opts[a] = True
+        i += 1
+    else:
+        opts[a] = args[i + 1]
+        i += 2
+try:
+    with open(STATE) as f:
+        st = json.load(f)
+except FileNotFoundError:
+    st = {'targets': {}, 'accounts': {}}
+
+
+def fail(msg, rc=22):
+    sys.stderr.write('tgtadm: %%s\n' %% msg)
+    sys.exit(rc)
+
+
+if st.get('down'):
+    fail("can't send the request to the tgt daemon, Transport endpoint "
+         "is not connected", 107)
+op, mode, tid = opts.get('--op'), opts.get('--mode'), opts.get('--tid')
+T = st['targets']
+if mode == 'target' and op == 'show':
+    for k in sorted(T, key=int):
+        t = T[k]
+        print('Target %%s: %%s' %% (k, t['iqn']))
+        print('    System information:\n        Driver: iscsi\n'
+              '        State: ready')
+        print('    I_T nexus information:')
+        for n in range(t['sessions']):
+            print('        I_T nexus: %%d' %% (n + 1))
+            print('            Initiator: %%s alias: x' %% INIT)
+        print('    LUN information:')
+        print('        LUN: 0\n            Type: controller\n'
+              '            Backing store path: None')
+        if t['lun1']:
+            print('        LUN: 1\n            Type: disk')
+            print('            SCSI SN: %%s' %% t['lun1']['sn'])
+            print('            Backing store type: %%s' %% t['lun1']['bs'])
+            print('            Backing store path: %%s' %% t['lun1']['path'])
+            print('            Backing store flags: ')
+        print('    Account information:')
+        for u in t['accounts']:
+            print('        %%s' %% u)
+        print('    ACL information:')
+        for a in t['acl']:
+            print('        %%s' %% a)
+    sys.exit(0)
+if mode == 'target' and op == 'new':
+    if tid in T or any(t['iqn'] == opts['--targetname'] for t in T.values()):
+        fail('this target already exists')
+    T[tid] = {'iqn': opts['--targetname'], 'lun1': None, 'acl': [],
+              'accounts': [], 'sessions': 0}
+elif mode == 'target' and op == 'delete':
+    if tid not in T:
+        fail("can't find the target", 3)
+    if T[tid]['sessions'] and not opts.get('--force'):
+        fail('this target is still active', 16)
+    del T[tid]
+elif mode == 'target' and op in ('bind', 'unbind'):
+    if tid not in T:
+        fail("can't find the target", 3)
+    who = opts.get('--initiator-address') or opts.get('--initiator-name')
+    acl = T[tid]['acl']
+    if op == 'bind':
+        if who in acl:
+            fail('this access control rule already exists')
+        acl.append(who)
+    elif who in acl:
+        acl.remove(who)
+    else:
+        fail("can't find the access control rule")
+elif mode == 'logicalunit':
+    if tid not in T:
+        fail("can't find the target", 3)
+    t = T[tid]
+    if opts['--lun'] != '1':
+        fail('only LUN 1 here')
+    if op == 'new':
+        if t['lun1']:
+            fail('this logical unit number already exists')
+        if not os.path.exists(opts['--backing-store']):
+            fail('invalid request')
+        t['lun1'] = {'path': opts['--backing-store'],
+                     'bs': opts.get('--bstype', 'rdwr'), 'sn': 'beaf11',
+                     'opened': 1}
+    elif op == 'update':
+        for p in opts['--params'].split(','):
+            k, v = p.split('=', 1)
+            if k == 'scsi_sn':
+                t['lun1']['sn'] = v
+            elif k == 'path':
+                t['lun1']['path'] = v
+                t['lun1']['opened'] += 1
+    elif op == 'delete':
+        t['lun1'] = None
+elif mode == 'account':
+    A = st['accounts']
+    user = opts['--user']
+    if op == 'new':
+        if user in A:
+            fail('this account already exists')
+        A[user] = opts['--password']
+    elif op == 'delete':
+        if user not in A:
+            fail("can't find the account")
+        del A[user]
+        for t in T.values():
+            if user in t['accounts']:
+                t['accounts'].remove(user)
+    elif op == 'bind':
+        if tid not in T or user not in A:
+            fail("can't find the target or account")
+        T[tid]['accounts'].append(user)
+else:
+    fail('unknown request')
+with open(STATE, 'w') as f:
+    json.dump(st, f)
+'''.replace('INIT', repr(INIT1))
+
+CONFIG = """\
+# written by the test
+parents = tank/cinder   tank2/cinder/sub
+zfs = {bin}/zfs
+zpool = {bin}/zpool
+tgtadm = {bin}/tgtadm
+dd = /bin/dd
+statedir = {dir}/state
+lockfile = {dir}/lock
+log = {dir}/wrapper.log
+zvol_root = {dir}/zvol
+zvol_allow_files = yes
+zvol_wait = 0
+"""
+
+# Every command the driver sends (doc/wrapper-protocol.rst).
+LEGITIMATE = [
+    'zfs create -s -V 1073741824 tank/cinder/volume-1',
+    'zfs create -V 1073741824 -b 16384 -o compression=lz4 '
+    '-o zol:cinder_id=8a1c-44 -o logbias=throughput tank/cinder/volume-1',
+    'zfs create -s -V 4096 -o refreservation=none -o volblocksize=8192 '
+    '-o snapdev=hidden -o readonly=off tank2/cinder/sub/v',
+    'zfs destroy tank/cinder/volume-1',
+    'zfs destroy -r tank/cinder/volume-1',
+    'zfs destroy -d tank/cinder/volume-1@snapshot-2',
+    'zfs destroy -d -r tank/cinder/zol-deleted-volume-1',
+    'zfs snapshot tank/cinder/volume-1@snapshot-2',
+    'zfs snapshot -o zol:cinder_id=abc tank/cinder/volume-1@zol-clone-x',
+    'zfs clone tank/cinder/volume-1@snapshot-2 tank/cinder/volume-3',
+    'zfs clone -o volsize=2147483648 -o zol:cinder_id=x '
+    'tank/cinder/volume-1@s tank/cinder/volume-3',
+    'zfs promote tank/cinder/volume-3',
+    'zfs rename tank/cinder/volume-1 tank/cinder/zol-deleted-volume-1',
+    'zfs rename tank/cinder/volume-1@a tank/cinder/volume-1@b',
+    'zfs rollback tank/cinder/volume-1@snapshot-2',
+    'zfs set volsize=2147483648 tank/cinder/volume-1',
+    'zfs set compression=zstd-3 checksum=sha256 dedup=off sync=always '
+    'primarycache=metadata secondarycache=none copies=2 reservation=0 '
+    'tank/cinder/volume-1',
+    'zfs set zol:managed=yes zol:cinder_id=1a2b tank/cinder/volume-1@s',
+    'zfs set zol:note=a/b@c:d,e tank/cinder/v',
+    'zfs inherit zol:cinder_id tank/cinder/volume-1',
+    'zfs inherit zol:managed tank/cinder/volume-1@s',
+    'zfs get -H -p -o property,value volsize,zol:cinder_id '
+    'tank/cinder/volume-1',
+    'zfs get -H -p -o property,value used,available tank/cinder',
+    'zfs get -H -p -r -d 1 -t volume -o name,property,value all '
+    'tank/cinder',
+    'zfs list -H -p -o name tank/cinder/volume-1',
+    'zfs list -H -p -o name tank/cinder/volume-1@snapshot-2',
+    'zfs list -H -p -r -d 1 -t filesystem,volume -o name,type,used,avail,'
+    'volsize,volblocksize,compression,refreservation,origin,zol:cinder_id,'
+    'zol:managed tank/cinder',
+    'zfs list -H -p -r -d 2 -t snapshot -o name,used,defer_destroy,clones '
+    '-s createtxg tank/cinder',
+    'zfs list -H -p tank2/cinder/sub',
+    'zpool list -H -p tank',
+    'zpool list -H -p -o name,size,free,allocated tank2',
+    'zpool get -H -p -o name,property,value size,free,ashift tank',
+    'tgtadm --lld iscsi --op show --mode target',
+]
+
+# Nothing of these may run.
+HOSTILE = [
+    # not a command at all, or not split on single spaces
+    '', ' ', 'zfs  list -H -p tank/cinder', ' zfs list -H -p tank/cinder',
+    'zfs list -H -p tank/cinder ', 'zfs\tlist -H -p tank/cinder',
+    # chaining, substitution, redirection, quoting, control bytes
+    'zfs list -H -p tank/cinder; id', 'zfs list -H -p tank/cinder;id',
+    'zfs list -H -p tank/cinder && id', 'zfs list -H -p tank/cinder || id',
+    'zfs list -H -p tank/cinder | sh', 'zfs list -H -p tank/cinder & id',
+    'zfs list -H -p $(id)', 'zfs list -H -p `id`', 'zfs list ${IFS}x',
+    'zfs list -H -p tank/cinder\nid', 'zfs list -H -p tank/cinder\rid',
+    'zfs list -H -p tank/cinder > /etc/passwd',
+    'zfs list -H -p tank/cinder 2>/tmp/x', 'zfs list -H -p < /etc/shadow',
+    "zfs list -H -p 'tank/cinder'", 'zfs list -H -p "tank/cinder"',
+    'zfs list -H -p tank\\/cinder', 'zfs list -H -p tank/cinder#x',
+    'zfs list -H -p ~root', 'zfs list -H -p tank/cinder\x00',
+    'zfs list -H -p tank/cinder/\xc3\xa9', 'zfs list -H -p tank/cinder\x1b',
+    'zfs list -H -p tank/cinder\x7f', 'zfs list -H -p !1',
+    'zfs list -H -p %1', 'zfs list -H -p tank/cinder{a,b}',
+    # globbing
+    'zfs destroy tank/cinder/*', 'zfs destroy tank/cinder/volume-?',
+    'zfs destroy tank/cinder/[a-z]*',
+    # other binaries and shells
+    'sh', '/bin/sh -i', 'bash', 'rm -rf /', 'cat /etc/shadow',
+    'dd if=/dev/sda', '/sbin/zfs list -H -p tank/cinder', 'sudo zfs',
+    'env zfs list -H -p tank/cinder', 'exec zfs', 'scp -t /tmp',
+    'rsync --server -e.Lsfx . /tmp', '/usr/lib/openssh/sftp-server',
+    'internal-sftp', 'zdb tank', 'python3', 'ZFS list -H -p tank/cinder',
+    '-c /tmp/other.conf', 'zfswrapper.sh -c /etc/passwd', 'zvol-copy',
+    # zfs verbs that are not in the protocol
+    'zfs', 'zfs allow tank/cinder', 'zfs allow -u evil create tank/cinder',
+    'zfs send tank/cinder/v@s', 'zfs receive tank/cinder/v',
+    'zfs recv tank/cinder/v', 'zfs mount tank/cinder/v', 'zfs mount -a',
+    'zfs unmount tank/cinder', 'zfs share -a', 'zfs unshare -a',
+    'zfs upgrade -a', 'zfs diff tank/cinder/v@s', 'zfs userspace tank',
+    'zfs program tank x.lua', 'zfs hold x tank/cinder/v@s',
+    'zfs release x tank/cinder/v@s', 'zfs bookmark tank/cinder/v@s x',
+    'zfs load-key -a', 'zfs change-key tank/cinder/v', 'zfs wait tank',
+    'zfs project tank', 'zfs jail 1 tank/cinder/v', 'zfs version',
+    'zfs redact tank/cinder/v@s x', 'zfs groupspace tank/cinder',
+    # create: only volumes, only under a parent, only allowed options
+    'zfs create tank/cinder/fs', 'zfs create -o volsize=1 tank/cinder/fs',
+    'zfs create -p -V 1 tank/cinder/a/b', 'zfs create -V 1 tank/cinder/a/b',
+    'zfs create -V 1 tank/cinder', 'zfs create -V 1 tank', 'zfs create -V 1',
+    'zfs create -V 1 tank/x', 'zfs create -V 1 rpool/cinder/x',
+    'zfs create -V 1 tank/cinderx', 'zfs create -V 1 tank2/cinder/x',
+    'zfs create -V 1 tank2/cinder/sub', 'zfs create -V 1G tank/cinder/x',
+    'zfs create -V -1 tank/cinder/x', 'zfs create -V 1 -V 2 tank/cinder/x',
+    'zfs create -V', 'zfs create -V 1 -b 16K tank/cinder/x',
+    'zfs create -V 1 tank/cinder/-x', 'zfs create -V 1 tank/cinder/.x',
+    'zfs create -V 1 tank/cinder/x -R', 'zfs create -V 1 tank/cinder/x -o',
+    'zfs create -V 1 tank/cinder/x tank/cinder/y',
+    'zfs create -V 1 tank/cinder/x@s',
+    'zfs create -V 1 -o mountpoint=/ tank/cinder/x',
+    'zfs create -V 1 -o sharenfs=on tank/cinder/x',
+    'zfs create -V 1 -o sharesmb=on tank/cinder/x',
+    'zfs create -V 1 -o canmount=on tank/cinder/x',
+    'zfs create -V 1 -o volmode=dev tank/cinder/x',
+    'zfs create -V 1 -o encryption=on tank/cinder/x',
+    'zfs create -V 1 -o keylocation=file:///etc/shadow tank/cinder/x',
+    'zfs create -V 1 -o all=on tank/cinder/x',
+    'zfs create -V 1 -o quota=1 tank/cinder/x',
+    'zfs create -V 1 -o compression tank/cinder/x',
+    'zfs create -V 1 -o compression= tank/cinder/x',
+    'zfs create -V 1 -o compression=-x tank/cinder/x',
+    'zfs create -V 1 -o compression=a/b tank/cinder/x',
+    'zfs create -V 1 -o zol:X=1 tank/cinder/x',
+    'zfs create -V 1 -o zol:=1 tank/cinder/x',
+    'zfs create -V 1 -o zol:a=b=c tank/cinder/x',
+    'zfs create -V 1 -o user:a=b tank/cinder/x',
+    'zfs create -sV 1 tank/cinder/x', 'zfs create -s -s -V 1 tank/cinder/x',
+    'zfs create --V 1 tank/cinder/x', 'zfs create -- -V 1 tank/cinder/x',
+    # destroy
+    'zfs destroy -R tank/cinder/v', 'zfs destroy -f tank/cinder/v',
+    'zfs destroy -rR tank/cinder/v', 'zfs destroy -n tank/cinder/v',
+    'zfs destroy -r -r tank/cinder/v', 'zfs destroy tank/cinder',
+    'zfs destroy -r tank/cinder', 'zfs destroy tank', 'zfs destroy',
+    'zfs destroy tank/cinder@s', 'zfs destroy tank/cinder/v@a,b',
+    'zfs destroy tank/cinder/v@a%b', 'zfs destroy tank/cinder/v -R',
+    'zfs destroy tank/cinder/v tank/cinder/w',
+    'zfs destroy tank/cinder/../x', 'zfs destroy tank/cinder//x',
+    'zfs destroy tank/cinder/./x', 'zfs destroy tank/cinder/..',
+    'zfs destroy tank/cinder/x/y', 'zfs destroy tank/x',
+    'zfs destroy tank/cinder/v@', 'zfs destroy tank/cinder/v@s@t',
+    'zfs destroy tank/cinder/v@-s', 'zfs destroy rpool/ROOT',
+    # snapshot, clone, promote
+    'zfs snapshot tank/cinder/v', 'zfs snapshot -r tank/cinder/v@s',
+    'zfs snapshot tank/cinder@s', 'zfs snapshot -r tank/cinder@s',
+    'zfs snapshot tank/x/v@s', 'zfs snapshot tank/cinder/v@s tank/x@s',
+    'zfs snapshot -o mountpoint=/x tank/cinder/v@s',
+    'zfs clone tank/cinder/v@s tank/x', 'zfs clone tank/x@s tank/cinder/v',
+    'zfs clone -p tank/cinder/v@s tank/cinder/a/b',
+    'zfs clone tank/cinder/v@s tank/cinder/w@t',
+    'zfs clone tank/cinder/v tank/cinder/w',
+    'zfs clone tank/cinder/v@s tank/cinder',
+    'zfs clone -o mountpoint=/mnt tank/cinder/v@s tank/cinder/w',
+    'zfs clone -o sharenfs=rw tank/cinder/v@s tank/cinder/w',
+    'zfs clone tank/cinder/v@s', 'zfs promote tank/cinder',
+    'zfs promote tank/x', 'zfs promote -f tank/cinder/v',
+    'zfs promote tank/cinder/v@s', 'zfs promote tank/cinder/v tank/cinder/w',
+    # rename, rollback
+    'zfs rename tank/cinder/v tank/x', 'zfs rename tank/x tank/cinder/v',
+    'zfs rename -p tank/cinder/v tank/cinder/a/b',
+    'zfs rename -f tank/cinder/v tank/cinder/w',
+    'zfs rename -r tank/cinder/v@a tank/cinder/v@b',
+    'zfs rename tank/cinder/a@s tank/cinder/b@s',
+    'zfs rename tank/cinder/v tank/cinder/v@s',
+    'zfs rename tank/cinder/v@s tank/cinder/w',
+    'zfs rename tank/cinder/v', 'zfs rename tank/cinder tank/cinder2',
+    'zfs rename tank/cinder/v tank/cinder',
+    'zfs rollback -r tank/cinder/v@s', 'zfs rollback -R tank/cinder/v@s',
+    'zfs rollback -f tank/cinder/v@s', 'zfs rollback tank/cinder/v',
+    'zfs rollback tank/x/v@s', 'zfs rollback tank/cinder/v@s -R',
+    # set, inherit: dangerous properties, parent, outside
+    'zfs set mountpoint=/etc tank/cinder/v',
+    'zfs set sharenfs=on tank/cinder/v', 'zfs set sharesmb=on tank/cinder/v',
+    'zfs set canmount=on tank/cinder/v', 'zfs set quota=1 tank/cinder/v',
+    'zfs set volmode=full tank/cinder/v', 'zfs set exec=on tank/cinder/v',
+    'zfs set setuid=on tank/cinder/v', 'zfs set devices=on tank/cinder/v',
+    'zfs set keylocation=prompt tank/cinder/v',
+    'zfs set compression=lz4 tank/cinder', 'zfs set compression=lz4 tank',
+    'zfs set compression=lz4 tank/x/v', 'zfs set compression=lz4',
+    'zfs set tank/cinder/v', 'zfs set compression=lz4 mountpoint=/ '
+    'tank/cinder/v', 'zfs set compression=lz4 tank/cinder/v tank/cinder/w',
+    'zfs set -u compression=lz4 tank/cinder/v',
+    'zfs set zol:x=a=b tank/cinder/v', 'zfs set zol:X=a tank/cinder/v',
+    'zfs set zol:x= tank/cinder/v', 'zfs set =x tank/cinder/v',
+    'zfs set compression=lz4/x tank/cinder/v',
+    'zfs set all=off tank/cinder/v',
+    'zfs inherit compression tank/cinder/v',
+    'zfs inherit mountpoint tank/cinder/v',
+    'zfs inherit -r zol:x tank/cinder/v', 'zfs inherit -S zol:x tank/cinder/v',
+    'zfs inherit zol:x tank/cinder', 'zfs inherit zol:x tank/x/v',
+    'zfs inherit zol:x', 'zfs inherit zol:a:b tank/cinder/v',
+    # get and list: read-only, yet nothing system-wide
+    'zfs list', 'zfs list -H -p', 'zfs list -H -p -r', 'zfs list tank/cinder',
+    'zfs list -H tank/cinder', 'zfs list -p tank/cinder',
+    'zfs list -H -p tank', 'zfs list -H -p -r tank', 'zfs list -H -p tank/x',
+    'zfs list -H -p tank/cinder/a/b', 'zfs list -H -p tank/cinder@s',
+    'zfs list -H -p rpool', 'zfs list -H -p tank/cinder tank/cinder/v',
+    'zfs list -H -p -d x tank/cinder', 'zfs list -H -p -d tank/cinder',
+    'zfs list -H -p -o NAME tank/cinder', 'zfs list -H -p -o name,,used '
+    'tank/cinder', 'zfs list -H -p -o ,name tank/cinder',
+    'zfs list -H -p -o name, tank/cinder',
+    'zfs list -H -p -o name -o used tank/cinder',
+    'zfs list -H -p -S name tank/cinder', 'zfs list -H -p -s a,b tank/cinder',
+    'zfs list -H -p tank/cinder -r', 'zfs list -H -H -p tank/cinder',
+    'zfs list -Hp tank/cinder', 'zfs list -H -p -x tank/cinder',
+    'zfs get -H -p -o value all tank', 'zfs get -H -p all tank/cinder',
+    'zfs get -H -p -o value tank/cinder', 'zfs get -H -p -o value volsize',
+    'zfs get -H -p -s local -o value volsize tank/cinder/v',
+    'zfs get -o value -p volsize tank/cinder/v',
+    'zfs get -H -p -o value volsize tank/cinder/v tank/cinder/w',
+    'zfs get -H -p -o value volsize tank/x/v',
+    # zpool
+    'zpool', 'zpool status', 'zpool status tank', 'zpool list',
+    'zpool list -H -p', 'zpool list tank', 'zpool list -H -p rpool',
+    'zpool list -H -p tank 1', 'zpool list -H -p tank tank2',
+    'zpool list -H -p tank/cinder', 'zpool list -H -p -v tank',
+    'zpool list -H -p -o name -o size tank', 'zpool get -H -p all',
+    'zpool get -H -p all rpool', 'zpool get -H -p size', 'zpool destroy tank',
+    'zpool export tank', 'zpool import -a', 'zpool set autoexpand=on tank',
+    'zpool iostat 1', 'zpool scrub tank', 'zpool history tank',
+    'zpool upgrade -a', 'zpool labelclear -f /dev/sda', 'zpool attach tank',
+    # raw tgtadm beyond the one read-only form
+    'tgtadm', 'tgtadm --lld iscsi --op show --mode target --tid 1',
+    'tgtadm --op show --mode target --lld iscsi',
+    'tgtadm --lld iscsi --op show --mode account',
+    'tgtadm --lld iscsi --op show --mode sys',
+    'tgtadm --lld iscsi --op delete --mode target --tid 1',
+    'tgtadm --lld iscsi --op delete --mode target --force --tid 1',
+    'tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 '
+    '-b /dev/sda', 'tgtadm --lld iscsi --op bind --mode target --tid 1 '
+    '-I ALL', 'tgtadm --lld iscsi --mode sys --op update --name State '
+    '-v offline', 'tgtadm -C 1 --lld iscsi --op show --mode target',
+    # wrapper verbs with bad arguments
+    'target-create', 'target-create %s' % IQN,
+    'target-create %s tank/cinder/v' % IQN,
+    'target-create foo tank/cinder/v sn1',
+    'target-create iqn.x tank/cinder/v s',
+    'target-create iqn.2010-10.org.openstack:../x tank/cinder/v s',
+    'target-create iqn.2010-10.org.openstack:a/b tank/cinder/v s',
+    'target-create %s /dev/sda sn1' % IQN,
+    'target-create %s /dev/zvol/tank/cinder/v sn1' % IQN,
+    'target-create %s tank/cinder sn1' % IQN,
+    'target-create %s tank/x/v sn1' % IQN,
+    'target-create %s tank/cinder/v@s sn1' % IQN,
+    'target-create %s tank/cinder/../../sda sn1' % IQN,
+    'target-create %s tank/cinder/a/b sn1' % IQN,
+    'target-create %s tank/cinder/v s,online=0' % IQN,
+    'target-create %s tank/cinder/v %s' % (IQN, 'x' * 37),
+    'target-create %s tank/cinder/v -sn' % IQN,
+    'target-create %s tank/cinder/v sn1 -user' % IQN,
+    'target-create %s tank/cinder/v sn1 u=x' % IQN,
+    'target-create %s tank/cinder/v sn1 user extra' % IQN,
+    'target-delete', 'target-delete foo', 'target-delete %s x' % IQN,
+    'target-delete iqn.2010-10.org.openstack:../../etc/passwd',
+    'target-allow %s' % IQN, 'target-allow %s ALL' % IQN,
+    'target-allow %s 127.0.0.1' % IQN, 'target-allow %s 0.0.0.0/0' % IQN,
+    'target-allow foo %s' % INIT1, 'target-deny %s ALL' % IQN,
+    'target-resize', 'target-resize foo', 'target-list x',
+    'target-list %s' % IQN, 'target-restore now', 'version x',
+    'zvol-read', 'zvol-read /dev/sda', 'zvol-read tank/cinder',
+    'zvol-read tank/x', 'zvol-read tank/cinder/v@s', 'zvol-read ../../sda',
+    'zvol-read tank/cinder/v tank/cinder/w', 'zvol-write /dev/sda',
+    'zvol-write tank/cinder', 'zvol-write tank/cinder/../../../dev/sda',
+    # sizes
+    'zfs list -H -p tank/cinder/' + 'v' * 120,
+    'zfs set ' + 'zol:a=b ' * 128 + 'tank/cinder/v',
+]
+
+
+def _write(path, text, mode=0o755):
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+class WrapperFixture(object):
+    """A temp dir with stubs, a config and the wrapper's own state."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='zol-wrapper-')
+        self.bin = os.path.join(self.dir, 'bin')
+        os.makedirs(self.bin)
+        os.makedirs(os.path.join(self.dir, 'zvol', 'tank', 'cinder'))
+        for name in ('zfs', 'zpool'):
+            _write(os.path.join(self.bin, name), STUB % {'dir': self.dir})
+        self.tgt_state = os.path.join(self.dir, 'tgtd.json')
+        _write(os.path.join(self.bin, 'tgtadm'), FAKE_TGTADM % {
+            'state': self.tgt_state,
+            'calls': os.path.join(self.dir, 'calls')})
+        _write(os.path.join(self.bin, 'sudo'), SUDO % {'dir': self.dir})
+        self.conf = os.path.join(self.dir, 'wrapper.conf')
+        _write(self.conf, CONFIG.format(bin=self.bin, dir=self.dir), 0o644)
+        self.statedir = os.path.join(self.dir, 'state')
+        self.log = os.path.join(self.dir, 'wrapper.log')
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run(self, command, stdin=b'', env=None, conf=None):
+        """(rc, stdout, stderr) of the wrapper judging ``command``."""
+        environ = {'PATH': '/usr/bin:/bin',
+                   'SSH_CONNECTION': '192.0.2.7 50022 192.0.2.1 22'}
+        if command is not None:
+            environ['SSH_ORIGINAL_COMMAND'] = command
+        environ.update(env or {})
+        p = subprocess.run([DASH, WRAPPER, '-c', conf or self.conf],
+                           input=stdin, env=environ, capture_output=True,
+                           timeout=60)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def calls(self):
+        """Each recorded run as an argv list (binary name first)."""
+        path = os.path.join(self.dir, 'calls')
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [line.rstrip('\n').split(SEP) for line in f]
+
+    def reset_calls(self):
+        path = os.path.join(self.dir, 'calls')
+        if os.path.exists(path):
+            os.unlink(path)
+
+    def read_log(self):
+        if not os.path.exists(self.log):
+            return ''
+        with open(self.log) as f:
+            return f.read()
+
+    def tgtd(self):
+        with open(self.tgt_state) as f:
+            return json.load(f)
+
+    def set_tgtd(self, state):
+        with open(self.tgt_state, 'w') as f:
+            json.dump(state, f)
+
+    def zvol(self, name, size=1 << 20):
+        path = os.path.join(self.dir, 'zvol', 'tank', 'cinder', name)
+        with open(path, 'wb') as f:
+            f.truncate(size)
+        return path
+
+
+class WrapperTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.w = WrapperFixture()
+        self.addCleanup(self.w.cleanup)
+
+    def assertRefused(self, command, stdin=b''):
+        self.w.reset_calls()
+        rc, out, err = self.w.run(command, stdin)
+        self.assertEqual(126, rc, 'not refused: %r (%s%s)' %
+                         (command, out, err))
+        self.assertEqual('', out, command)
+        lines = err.splitlines()
+        self.assertEqual(1, len(lines), 'stderr of %r: %r' % (command, err))
+        self.assertTrue(lines[0].startswith('zfswrapper: refused: '),
+                        lines[0])
+        self.assertEqual([], self.w.calls(), 'ran for %r' % command)
+        return lines[0]
+
+    def assertPassed(self, command, stdin=b''):
+        rc, out, err = self.w.run(command, stdin)
+        self.assertEqual(0, rc, '%r: %s%s' % (command, out, err))
+        return out
+
+
+class TestAllowList(WrapperTestCase):
+
+    def test_legitimate_commands_reach_the_binary_unchanged(self):
+        for command in LEGITIMATE:
+            self.w.reset_calls()
+            self.assertPassed(command)
+            words = command.split(' ')
+            self.assertEqual([words], self.w.calls(), command)
+
+    def test_hostile_commands_are_refused_and_nothing_runs(self):
+        for command in HOSTILE:
+            if '\x00' in command:
+                continue        # cannot be in an environment variable
+            self.assertRefused(command)
+
+    def test_hostile_table_is_broad(self):
+        self.assertGreater(len(HOSTILE), 300)
+
+    def test_overlong_command_and_word(self):
+        word = 'tank/cinder/' + 'v' * (ssh.MAX_WORD - 12)
+        self.assertPassed('zfs list -H -p ' + word)
+        self.assertIn('longer than 128',
+                      self.assertRefused('zfs list -H -p ' + word + 'v'))
+        cmd = 'zfs set ' + 'zol:a=b ' * 125 + 'tank/cinder/v'
+        self.assertLessEqual(len(cmd), ssh.MAX_COMMAND)
+        self.assertPassed(cmd)
+        self.assertIn('longer than 1024',
+                      self.assertRefused(cmd + ' zol:a=b' * 2))
+
+    def test_no_command_is_refused(self):
+        rc, out, err = self.w.run(None)
+        self.assertEqual(126, rc)
+        self.assertIn('no command', err)
+        self.assertEqual([], self.w.calls())
+
+    def test_stdout_stderr_and_exit_code_pass_through(self):
+        _write(os.path.join(self.w.dir, 'out'), 'tank/cinder\t42\n', 0o644)
+        _write(os.path.join(self.w.dir, 'err'), "cannot open 'x'\n", 0o644)
+        _write(os.path.join(self.w.dir, 'rc'), '1\n', 0o644)
+        rc, out, err = self.w.run('zfs list -H -p tank/cinder')
+        self.assertEqual((1, 'tank/cinder\t42\n', "cannot open 'x'\n"),
+                         (rc, out, err))
+
+    def test_exit_code_126_of_the_binary_is_passed_too(self):
+        _write(os.path.join(self.w.dir, 'rc'), '2\n', 0o644)
+        rc, _out, _err = self.w.run('zpool list -H -p tank')
+        self.assertEqual(2, rc)
+
+    def test_binary_gets_a_clean_environment(self):
+        evil = os.path.join(self.w.dir, 'evil')
+        os.makedirs(evil)
+        marker = os.path.join(self.w.dir, 'pwned')
+        for name in ('awk', 'date', 'tr', 'head', 'env', 'sleep', 'mv',
+                     'sync', 'mkdir', 'rm', 'logger', 'flock', 'zfs'):
+            _write(os.path.join(evil, name), '#!/bin/sh\ntouch %s\n' % marker)
+        rc, _o, err = self.w.run(
+            'zfs list -H -p tank/cinder',
+            env={'PATH': evil, 'ZOL_EVIL': '1', 'LANG': 'de_DE.UTF-8',
+                 'IFS': '/', 'ENV': marker, 'BASH_ENV': marker})
+        self.assertEqual(0, rc, err)
+        self.assertFalse(os.path.exists(marker))
+        with open(os.path.join(self.w.dir, 'env.zfs')) as f:
+            env = dict(line.rstrip('\n').split('=', 1) for line in f
+                       if '=' in line)
+        self.assertNotIn('ZOL_EVIL', env)
+        self.assertNotIn('LANG', env)
+        self.assertNotIn('SSH_ORIGINAL_COMMAND', env)
+        self.assertEqual('C', env['LC_ALL'])
+        self.assertEqual('/usr/sbin:/usr/bin:/sbin:/bin', env['PATH'])
+        self.assertFalse(os.path.exists(marker))
+
+    def test_driver_commands_pass(self):
+        """The real zol_driver.zfs argvs, through ssh.join_argv."""
+        sent = []
+
+        def executor(*argv, check_exit_code=True, process_input=None):
+            line = ssh.join_argv(argv)
+            sent.append(line)
+            rc, out, err = self.w.run(line)
+            self.assertEqual(0, rc, '%s: %s' % (line, err))
+            return out, err
+
+        host = zfs.ZFSHost(executor, 'tank/cinder')
+        host.create_volume('volume-1', 1 << 30, sparse=True,
+                           blocksize=16384,
+                           props={'compression': 'lz4',
+                                  'zol:cinder_id': 'abc-1'})
+        host.create_volume('volume-2', 1 << 30, sparse=False)
+        host.snapshot('volume-1@snapshot-1', props={'zol:cinder_id': 'x'})
+        host.clone('volume-1@snapshot-1', 'volume-3',
+                   props={'volsize': 2 << 30})
+        host.promote('volume-3')
+        host.rename('volume-2', zfs.ZFSHost.hidden_name('volume-2'))
+        host.rename('volume-1@snapshot-1', 'volume-1@snapshot-9')
+        host.rollback('volume-1@snapshot-9')
+        host.set('volume-1', {'volsize': 4 << 30, 'zol:managed': 'yes'})
+        host.inherit('volume-1', 'zol:managed')
+        host.get('volume-1', ['volsize', 'zol:cinder_id'])
+        host.get(None, ['used', 'available'])
+        host.list('volume-1', fields=('name', 'volsize'))
+        host.space_listing()
+        host.snapshot_listing()
+        host.destroy('volume-1@snapshot-9', defer=True)
+        host.destroy('volume-3', recursive=True)
+        self.assertGreater(len(sent), 15)
+        self.assertEqual(len(sent), len(self.w.calls()))
+
+
+class TestLogging(WrapperTestCase):
+
+    def test_allowed_and_refused_are_logged_with_client(self):
+        self.assertPassed('zfs list -H -p tank/cinder')
+        self.assertRefused('zfs list -H -p tank/cinder;reboot')
+        lines = self.w.read_log().splitlines()
+        self.assertEqual(2, len(lines))
+        self.assertIn('allowed from 192.0.2.7: zfs list -H -p tank/cinder',
+                      lines[0])
+        self.assertIn('refused from 192.0.2.7: byte outside the safe set: '
+                      'zfs list -H -p tank/cinder?reboot', lines[1])
+
+    def test_newlines_cannot_forge_log_lines(self):
+        self.assertRefused('x\n2026 zfswrapper[1]: allowed from 1.2.3.4: y')
+        self.assertEqual(1, len(self.w.read_log().splitlines()))
+
+    def test_unwritable_log_refuses_everything(self):
+        conf = os.path.join(self.w.dir, 'nolog.conf')
+        with open(self.w.conf) as f:
+            text = f.read().replace(self.w.log, '/nonexistent/dir/log')
+        _write(conf, text, 0o644)
+        rc, _out, err = self.w.run('zfs list -H -p tank/cinder', conf=conf)
+        self.assertEqual(126, rc)
+        self.assertIn('cannot write the log', err)
+        self.assertEqual([], self.w.calls())
+
+    def test_chap_secret_is_never_logged(self):
+        self.w.zvol('v')
+        self.assertPassed('target-create %s tank/cinder/v sn-1 chapuser' % IQN,
+                          stdin=(SECRET + '\n').encode())
+        self.assertRefused('target-create %s tank/cinder/v sn-1 chapuser'
+                           % IQN2, stdin=b'short,bad\n')
+        log = self.w.read_log()
+        self.assertIn('target-create', log)
+        self.assertNotIn(SECRET, log)
+        self.assertNotIn('short', log)
+
+
+class TestConfig(WrapperTestCase):
+
+    def _conf(self, text):
+        path = os.path.join(self.w.dir, 'test.conf')
+        _write(path, text, 0o644)
+        return path
+
+    def _base(self, **changes):
+        lines = CONFIG.format(bin=self.w.bin, dir=self.w.dir).splitlines()
+        out = []
+        for line in lines:
+            key = line.split('=')[0].strip()
+            if key in changes:
+                if changes[key] is not None:
+                    out.append('%s = %s' % (key, changes.pop(key)))
+                else:
+                    changes.pop(key)
+            else:
+                out.append(line)
+        out += ['%s = %s' % kv for kv in changes.items()]
+        return '\n'.join(out) + '\n'
+
+    def assertBadConfig(self, text):
+        rc, _out, err = self.w.run('zfs list -H -p tank/cinder',
+                                   conf=self._conf(text))
+        self.assertEqual(126, rc, text)
+        self.assertIn('bad configuration', err)
+        self.assertEqual([], self.w.calls())
+
+    def test_bad_configs(self):
+        for text in [
+                self._base(parents=None),
+                self._base(parents='/tank/cinder'),
+                self._base(parents='tank/cinder tank/cinder/x'),
+                self._base(parents='tank//cinder'),
+                self._base(parents='tank/-x'),
+                self._base(parents='tank/*'),
+                self._base(zfs='zfs'),
+                self._base(zfs='/nonexistent/zfs'),
+                self._base(zfs=None),
+                self._base(tgtadm='/bin/true /bin/sh'),
+                self._base(log='relative.log'),
+                self._base(zvol_wait='ten'),
+                self._base(zvol_allow_files='maybe'),
+                self._base(statedir='state'),
+                self._base(sudo='sudo'),
+                self._base() + 'unknown_key = 1\n',
+                self._base() + 'parents = tank/other\n',
+                self._base() + 'just words\n',
+                self._base() + '$(id) = 1\n',
+        ]:
+            self.assertBadConfig(text)
+
+    def test_comments_and_blank_lines(self):
+        conf = self._conf('\n# c\n   \n' + self._base().replace(
+            'parents =', 'parents\t=') + '  # trailing\n')
+        rc, _out, err = self.w.run('zfs list -H -p tank/cinder', conf=conf)
+        self.assertEqual(0, rc, err)
+
+    def test_usage(self):
+        for argv in ([], ['-c'], ['-x', self.w.conf],
+                     ['-c', self.w.conf, 'extra'],
+                     ['-c', 'relative.conf']):
+            p = subprocess.run([DASH, WRAPPER] + argv, capture_output=True,
+                               env={'SSH_ORIGINAL_COMMAND': 'zfs list -H -p '
+                                    'tank/cinder'})
+            self.assertEqual(126, p.returncode, argv)
+        self.assertEqual([], self.w.calls())
+
+
+class TestVersionAndStreams(WrapperTestCase):
+
+    def test_version(self):
+        _write(os.path.join(self.w.dir, 'out'), 'zfs-2.1.11-1\n'
+               'zfs-kmod-2.1.11-1\n', 0o644)
+        out = self.assertPassed('version')
+        self.assertEqual(['zfswrapper 1.0.0', 'zfs-2.1.11-1',
+                          'zfs-kmod-2.1.11-1', 'tgtadm 1.0.85'],
+                         out.splitlines())
+
+    def test_zvol_write_then_read(self):
+        path = self.w.zvol('volume-1', 3 << 20)
+        data = os.urandom((2 << 20) + 12345)
+        rc, _out, err = self.w.run('zvol-write tank/cinder/volume-1',
+                                   stdin=data)
+        self.assertEqual(0, rc, err)
+        with open(path, 'rb') as f:
+            self.assertEqual(data, f.read(len(data)))
+        self.assertEqual(3 << 20, os.path.getsize(path))
+        p = subprocess.run(
+            [DASH, WRAPPER, '-c', self.w.conf], capture_output=True,
+            env={'SSH_ORIGINAL_COMMAND': 'zvol-read tank/cinder/volume-1'})
+        self.assertEqual(0, p.returncode, p.stderr)
+        self.assertEqual(3 << 20, len(p.stdout))
+        self.assertEqual(data, p.stdout[:len(data)])
+
+    def test_missing_zvol_fails_without_refusal(self):
+        rc, _out, err = self.w.run('zvol-read tank/cinder/nothing')
+        self.assertEqual(1, rc)
+        self.assertIn('missing', err)
+
+
+class TestTargets(WrapperTestCase):
+
+    def create(self, iqn=IQN, vol='v', serial='sn-1', user='chapuser',
+               secret=SECRET):
+        self.w.zvol(vol)
+        cmd = 'target-create %s tank/cinder/%s %s' % (iqn, vol, serial)
+        stdin = b''
+        if user:
+            cmd += ' ' + user
+            stdin = (secret + '\n').encode()
+        return self.assertPassed(cmd, stdin=stdin)
+
+    def state(self, iqn=IQN):
+        path = os.path.join(self.w.statedir, iqn)
+        with open(path) as f:
+            lines = f.read().splitlines()
+        return dict(line.split('=', 1) for line in lines)
+
+    def tgtadm_calls(self):
+        return [c[1:] for c in self.w.calls() if c[0] == 'tgtadm']
+
+    def test_create(self):
+        self.assertEqual('tid=1\n', self.create())
+        t = self.w.tgtd()
+        target = t['targets']['1']
+        dev = os.path.join(self.w.dir, 'zvol', 'tank', 'cinder', 'v')
+        self.assertEqual(IQN, target['iqn'])
+        self.assertEqual({'path': dev, 'bs': 'rdwr', 'sn': 'sn-1',
+                          'opened': 1}, target['lun1'])
+        self.assertEqual(['chapuser'], target['accounts'])
+        self.assertEqual({'chapuser': SECRET}, t['accounts'])
+        self.assertEqual(['ALL'], target['acl'])
+        for argv in self.tgtadm_calls():
+            self.assertEqual(['--lld', 'iscsi'], argv[:2])
+        self.assertEqual({'iqn': IQN, 'dataset': 'tank/cinder/v',
+                          'serial': 'sn-1', 'tid': '1',
+                          'chap_user': 'chapuser', 'chap_secret': SECRET,
+                          'initiators': 'ALL'}, self.state())
+        mode = os.stat(os.path.join(self.w.statedir, IQN)).st_mode
+        self.assertEqual(0o600, stat.S_IMODE(mode))
+        mode = os.stat(self.w.statedir).st_mode
+        self.assertEqual(0o700, stat.S_IMODE(mode))
+
+    def test_create_without_chap(self):
+        self.assertEqual('tid=1\n', self.create(user=None))
+        self.assertEqual([], self.w.tgtd()['targets']['1']['accounts'])
+        self.assertEqual('', self.state()['chap_user'])
+
+    def test_create_is_idempotent(self):
+        self.create()
+        self.w.reset_calls()
+        self.assertEqual('tid=1\n', self.create())
+        changes = [a for a in self.tgtadm_calls() if a[3] != 'show']
+        self.assertEqual([], changes)
+
+    def test_lowest_free_tid(self):
+        self.create(IQN, 'a')
+        self.create(IQN2, 'b')
+        self.assertPassed('target-delete %s' % IQN)
+        self.assertEqual('tid=1\n',
+                         self.create('iqn.2010-10.org.openstack:c', 'c'))
+        self.assertEqual('tid=3\n',
+                         self.create('iqn.2010-10.org.openstack:d', 'd'))
+
+    def test_chap_change(self):
+        self.create()
+        self.create(secret='Another-secret-1')
+        self.assertEqual({'chapuser': 'Another-secret-1'},
+                         self.w.tgtd()['accounts'])
+        self.create(user='user2', secret='Another-secret-2')
+        self.assertEqual({'user2': 'Another-secret-2'},
+                         self.w.tgtd()['accounts'])
+        self.assertEqual(['user2'],
+                         self.w.tgtd()['targets']['1']['accounts'])
+
+    def test_chap_not_changed_while_connected(self):
+        self.create()
+        t = self.w.tgtd()
+        t['targets']['1']['sessions'] = 1
+        self.w.set_tgtd(t)
+        self.w.zvol('v')
+        rc, _out, err = self.w.run(
+            'target-create %s tank/cinder/v sn-1 chapuser' % IQN,
+            stdin=b'Different-secret\n')
+        self.assertEqual(1, rc)
+        self.assertIn('session', err)
+        self.assertEqual({'chapuser': SECRET}, self.w.tgtd()['accounts'])
+        self.assertEqual(SECRET, self.state()['chap_secret'])
+
+    def test_same_iqn_other_backing_store_fails(self):
+        self.create()
+        self.w.zvol('w')
+        rc, _out, err = self.w.run('target-create %s tank/cinder/w sn-1'
+                                   % IQN)
+        self.assertEqual(1, rc)
+        self.assertIn('another backing store', err)
+
+    def test_missing_zvol_fails(self):
+        rc, _out, err = self.w.run('target-create %s tank/cinder/none sn'
+                                   % IQN)
+        self.assertEqual(1, rc)
+        self.assertIn('did not appear', err)
+        self.assertFalse(os.path.exists(self.w.tgt_state))
+
+    def test_tgtd_down(self):
+        self.w.zvol('v')
+        self.w.set_tgtd({'down': True, 'targets': {}, 'accounts': {}})
+        rc, _out, err = self.w.run('target-create %s tank/cinder/v sn' % IQN)
+        self.assertEqual(1, rc)
+        self.assertIn('tgtd', err)
+
+    def test_delete(self):
+        self.create()
+        self.assertPassed('target-delete %s' % IQN)
+        self.assertEqual({}, self.w.tgtd()['targets'])
+        self.assertEqual({}, self.w.tgtd()['accounts'])
+        self.assertFalse(os.path.exists(os.path.join(self.w.statedir, IQN)))
+        self.assertPassed('target-delete %s' % IQN)
+
+    def test_delete_forces_after_normal_delete_fails(self):
+        self.create()
+        t = self.w.tgtd()
+        t['targets']['1']['sessions'] = 2
+        self.w.set_tgtd(t)
+        self.assertPassed('target-delete %s' % IQN)
+        ops = [a[2:] for a in self.tgtadm_calls()
+               if a[3] == 'delete' and a[5] != 'account']
+        self.assertIn(['--op', 'delete', '--force', '--mode', 'target',
+                       '--tid', '1'], ops)
+        self.assertEqual({}, self.w.tgtd()['targets'])
+
+    def test_allow_and_deny(self):
+        self.create()
+        self.assertPassed('target-allow %s %s' % (IQN, INIT1))
+        self.assertEqual([INIT1], self.w.tgtd()['targets']['1']['acl'])
+        self.assertPassed('target-allow %s %s' % (IQN, INIT2))
+        self.assertPassed('target-allow %s %s' % (IQN, INIT2))
+        self.assertEqual([INIT1, INIT2],
+                         self.w.tgtd()['targets']['1']['acl'])
+        self.assertEqual('%s %s' % (INIT1, INIT2),
+                         self.state()['initiators'])
+        self.assertPassed('target-deny %s %s' % (IQN, INIT1))
+        self.assertEqual([INIT2], self.w.tgtd()['targets']['1']['acl'])
+        self.assertPassed('target-deny %s %s' % (IQN, INIT2))
+        self.assertEqual([], self.w.tgtd()['targets']['1']['acl'])
+        self.assertEqual('', self.state()['initiators'])
+        self.assertPassed('target-deny %s %s' % (IQN, INIT2))
+        # a later create keeps the restriction (no initiator), never ALL
+        self.assertEqual('tid=1\n', self.create())
+        self.assertEqual([], self.w.tgtd()['targets']['1']['acl'])
+
+    def test_deny_on_all_leaves_nobody(self):
+        self.create()
+        self.assertPassed('target-deny %s %s' % (IQN, INIT1))
+        self.assertEqual([], self.w.tgtd()['targets']['1']['acl'])
+
+    def test_allow_unknown_target_fails_deny_succeeds(self):
+        rc, _out, _err = self.w.run('target-allow %s %s' % (IQN, INIT1))
+        self.assertEqual(1, rc)
+        self.assertPassed('target-deny %s %s' % (IQN, INIT1))
+
+    def test_resize_reopens_lun_in_place(self):
+        self.create()
+        self.w.reset_calls()
+        self.assertPassed('target-resize %s' % IQN)
+        dev = os.path.join(self.w.dir, 'zvol', 'tank', 'cinder', 'v')
+        self.assertIn(['--lld', 'iscsi', '--op', 'update', '--mode',
+                       'logicalunit', '--tid', '1', '--lun', '1',
+                       '--params', 'online=0,path=' + dev],
+                      self.tgtadm_calls())
+        lun = self.w.tgtd()['targets']['1']['lun1']
+        self.assertEqual((2, 'sn-1'), (lun['opened'], lun['sn']))
+
+    def test_resize_refuses_foreign_backing_store(self):
+        self.w.set_tgtd({'accounts': {}, 'targets': {'1': {
+            'iqn': IQN, 'acl': [], 'accounts': [], 'sessions': 0,
+            'lun1': {'path': '/etc/passwd', 'bs': 'rdwr', 'sn': 'x',
+                     'opened': 1}}}})
+        rc, _out, err = self.w.run('target-resize %s' % IQN)
+        self.assertEqual(1, rc)
+        self.assertIn('zvol', err)
+
+    def test_list(self):
+        self.create(IQN, 'a')
+        self.create(IQN2, 'b', user=None)
+        os.unlink(os.path.join(self.w.statedir, IQN2))
+        t = self.w.tgtd()
+        del t['targets']['1']
+        t['targets']['2']['sessions'] = 1
+        self.w.set_tgtd(t)
+        out = self.assertPassed('target-list')
+        dev = os.path.join(self.w.dir, 'zvol', 'tank', 'cinder', 'b')
+        self.assertEqual(
+            ['%s tid=2 lun=%s persisted=no sessions=1' % (IQN2, dev),
+             '%s tid=- lun=- persisted=yes sessions=0' % IQN],
+            out.splitlines())
+
+    def test_restore(self):
+        self.create(IQN, 'a')
+        self.create(IQN2, 'b', user=None)
+        self.assertPassed('target-allow %s %s' % (IQN2, INIT1))
+        before = self.w.tgtd()
+        self.w.set_tgtd({'targets': {}, 'accounts': {}})    # tgtd restart
+        out = self.assertPassed('target-restore')
+        self.assertEqual(sorted(['%s restored' % IQN, '%s restored' % IQN2]),
+                         sorted(out.splitlines()))
+        self.assertEqual(before, self.w.tgtd())
+        out = self.assertPassed('target-restore')
+        self.assertEqual(sorted(['%s ok' % IQN, '%s ok' % IQN2]),
+                         sorted(out.splitlines()))
+
+    def test_restore_repairs_missing_lun_and_account(self):
+        self.create()
+        t = self.w.tgtd()
+        t['targets']['1']['lun1'] = None
+        t['targets']['1']['accounts'] = []
+        t['accounts'] = {}
+        self.w.set_tgtd(t)
+        self.assertEqual('%s restored\n' % IQN,
+                         self.assertPassed('target-restore'))
+        self.assertEqual('sn-1', self.w.tgtd()['targets']['1']['lun1']['sn'])
+        self.assertEqual({'chapuser': SECRET}, self.w.tgtd()['accounts'])
+
+    def test_restore_reports_failures(self):
+        self.create(IQN, 'a')
+        self.create(IQN2, 'b')
+        os.unlink(os.path.join(self.w.dir, 'zvol', 'tank', 'cinder', 'a'))
+        with open(os.path.join(self.w.statedir,
+                               'iqn.2010-10.org.openstack:bad'), 'w') as f:
+            f.write('iqn=iqn.2010-10.org.openstack:bad\ndataset=/dev/sda\n')
+        self.w.set_tgtd({'targets': {}, 'accounts': {}})
+        rc, out, _err = self.w.run('target-restore')
+        self.assertEqual(1, rc)
+        self.assertEqual(sorted(['%s failed' % IQN, '%s restored' % IQN2,
+                                 'iqn.2010-10.org.openstack:bad failed']),
+                         sorted(out.splitlines()))
+        self.assertEqual(['iqn.2010-10.org.openstack:volume-0002'],
+                         [t['iqn'] for t in
+                          self.w.tgtd()['targets'].values()])
+
+    def test_restore_prefers_persisted_tid(self):
+        self.create(IQN, 'a')
+        self.create(IQN2, 'b')
+        self.w.set_tgtd({'targets': {}, 'accounts': {}})
+        # only the second comes back first: it keeps tid 2
+        os.rename(os.path.join(self.w.statedir, IQN),
+                  os.path.join(self.w.dir, 'saved'))
+        self.assertPassed('target-restore')
+        os.rename(os.path.join(self.w.dir, 'saved'),
+                  os.path.join(self.w.statedir, IQN))
+        self.assertPassed('target-restore')
+        tids = {t['iqn']: k for k, t in self.w.tgtd()['targets'].items()}
+        self.assertEqual({IQN: '1', IQN2: '2'}, tids)
+
+    def test_serialised_by_lock(self):
+        """Concurrent creates get distinct tids."""
+        procs = []
+        for i in range(6):
+            self.w.zvol('v%d' % i)
+            env = {'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND':
+                   'target-create iqn.2010-10.org.openstack:v%d '
+                   'tank/cinder/v%d sn%d' % (i, i, i)}
+            procs.append(subprocess.Popen(
+                [DASH, WRAPPER, '-c', self.w.conf], env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        outs = [p.communicate(timeout=60) for p in procs]
+        self.assertEqual([0] * 6, [p.returncode for p in procs], outs)
+        tids = sorted(o[0].decode().strip() for o in outs)
+        self.assertEqual(['tid=%d' % i for i in range(1, 7)], tids)
+
+
+class TestSudo(WrapperTestCase):
+
+    def setUp(self):
+        super().setUp()
+        with open(self.w.conf, 'a') as f:
+            f.write('sudo = %s/sudo\n' % self.w.bin)
+
+    def test_tgtadm_runs_through_sudo(self):
+        self.w.zvol('v')
+        self.assertPassed('target-create %s tank/cinder/v sn' % IQN)
+        calls = self.w.calls()
+        sudo = [c for c in calls if c[0] == 'sudo']
+        tgt = [c for c in calls if c[0] == 'tgtadm']
+        self.assertEqual(len(sudo), len(tgt))
+        for c in sudo:
+            self.assertEqual(['-n', os.path.join(self.w.bin, 'tgtadm'),
+                              '--lld', 'iscsi'], c[1:5])
+
+    def test_raw_show_runs_through_sudo(self):
+        self.assertPassed('tgtadm --lld iscsi --op show --mode target')
+        self.assertEqual('sudo', self.w.calls()[0][0])
+
+    def test_zfs_does_not_use_sudo(self):
+        self.assertPassed('zfs list -H -p tank/cinder')
+        self.assertEqual([['zfs', 'list', '-H', '-p', 'tank/cinder']],
+                         self.w.calls())
+
+
+class TestRefusalCode(testtools.TestCase):
+
+    def test_matches_errors_module(self):
+        self.assertEqual(126, errors.WRAPPER_REFUSED)
+        with open(WRAPPER) as f:
+            text = f.read()
+        self.assertIn('exit 126', text)
+        code = '\n'.join(line for line in text.splitlines()
+                         if not line.lstrip().startswith('#'))
+        for banned in (r'\beval\b', r'(^|[\s;&|(])(/bin/)?(ba|da)?sh -c',
+                       r'\bbash\b', r'\$RANDOM', r'\[\[', r'\blocal\b',
+                       r'\bsource\b', r'^\s*\. '):
+            self.assertIsNone(re.search(banned, code, re.M), banned)

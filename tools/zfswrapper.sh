@@ -1,0 +1,1163 @@
+#!/bin/sh
+# zfswrapper.sh - the only thing cinder-zol's SSH key may run on the ZFS host.
+#
+#   restrict,command="/usr/local/sbin/zfswrapper.sh -c /etc/cinder-zol/zfswrapper.conf" ssh-ed25519 AAAA...
+#
+# The command to judge is in SSH_ORIGINAL_COMMAND (doc/wrapper-protocol.rst).
+# It is split into words on single spaces only, with globbing off, every word
+# is checked against an allow-list per binary, verb and option, and the real
+# binary is then run with exactly those words.  Nothing is ever evaluated: no
+# eval, no sh -c, no word of the command reaches a shell again.  A refused
+# command exits 126 with one line "zfswrapper: refused: <reason>" on stderr
+# and nothing executed.  Every allowed and refused command is logged with the
+# client's address; CHAP secrets travel on stdin and are never logged.
+#
+# POSIX sh (dash); needs only coreutils, util-linux (flock, logger), mawk.
+
+set -f -u
+umask 077
+IFS=' '
+SAFE_PATH=/usr/sbin:/usr/bin:/sbin:/bin
+PATH=$SAFE_PATH
+LC_ALL=C
+export PATH LC_ALL
+
+VERSION=1.0.0
+MAX_COMMAND=1024
+MAX_WORD=128
+NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias '
+NATIVE_PROPS="$NATIVE_PROPS"'primarycache secondarycache copies '
+NATIVE_PROPS="$NATIVE_PROPS"'refreservation reservation readonly snapdev '
+
+CMD=${SSH_ORIGINAL_COMMAND-}
+VERB=-
+CLIENT=no-ssh
+if [ -n "${SSH_CONNECTION-}" ]; then
+    CLIENT=${SSH_CONNECTION%% *}
+    case $CLIENT in ''|*[!0-9A-Fa-f.:]*) CLIENT=unknown ;; esac
+fi
+
+# Configuration (overridden by the -c file).
+C_PARENTS=
+C_ZFS=
+C_ZPOOL=
+C_TGTADM=
+C_STATEDIR=/var/lib/cinder-zol/targets
+C_LOCKFILE=/run/lock/cinder-zol.lock
+C_LOG=syslog
+C_ZVOL_WAIT=10
+C_LOCK_WAIT=60
+C_DD=/bin/dd
+C_FLOCK=/usr/bin/flock
+C_LOGGER=/usr/bin/logger
+C_ENV=/usr/bin/env
+C_SUDO=
+C_ZVOL_ROOT=/dev/zvol
+C_ZVOL_ALLOW_FILES=no
+
+# ---------------------------------------------------------------- output
+
+# printable TEXT: the first 200 bytes of TEXT, unsafe bytes shown as '?'.
+printable() {
+    printf '%s' "$1" | head -c 200 | tr -c 'A-Za-z0-9_.:/@=, -' '?'
+}
+
+# log_event allowed|refused|failed TEXT (TEXT holds safe bytes only).
+log_event() {
+    _msg="$1 from $CLIENT: $2"
+    if [ "$C_LOG" = syslog ]; then
+        _prio=auth.info
+        [ "$1" = allowed ] || _prio=auth.warning
+        "$C_LOGGER" -t zfswrapper -p "$_prio" -- "$_msg" 2>/dev/null
+    else
+        _now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+        { printf '%s zfswrapper[%s]: %s\n' "$_now" "$$" "$_msg" \
+            >>"$C_LOG"; } 2>/dev/null
+    fi
+}
+
+# refuse REASON: nothing is run; exit 126.
+refuse() {
+    log_event refused "$1: $(printable "$CMD")"
+    printf 'zfswrapper: refused: %s\n' "$1" >&2
+    exit 126
+}
+
+# fail MESSAGE: an allowed wrapper verb could not do its job; exit 1.
+fail() {
+    log_event failed "$VERB: $1"
+    printf 'zfswrapper: %s\n' "$1" >&2
+    exit 1
+}
+
+# allowed: log the command about to run; without a log, nothing runs.
+allowed() {
+    log_event allowed "$CMD" ||
+        { printf 'zfswrapper: refused: cannot write the log\n' >&2; exit 126; }
+}
+
+# ---------------------------------------------------------------- checks
+
+is_digits() {
+    case $1 in ''|*[!0-9]*) return 1 ;; esac
+    [ ${#1} -le 18 ]
+}
+
+# One dataset path segment: [A-Za-z0-9_.:-], not starting with - or .
+is_seg() {
+    case $1 in ''|[-.]*|*[!A-Za-z0-9_.:-]*) return 1 ;; esac
+}
+
+# Comma-separated names of [a-z0-9_:] (FIELDS, PROPS, TYPES).
+is_names() {
+    case $1 in ''|,*|*,|*,,*|*[!a-z0-9_:,]*) return 1 ;; esac
+}
+
+is_name() {
+    case $1 in ''|*[!a-z0-9_:]*) return 1 ;; esac
+}
+
+# A dataset path of one or more segments (config: parents).
+is_dataset_path() {
+    case $1 in ''|/*|*/|*//*) return 1 ;; esac
+    _rest=$1
+    while :; do
+        is_seg "${_rest%%/*}" || return 1
+        case $_rest in */*) _rest=${_rest#*/} ;; *) return 0 ;; esac
+    done
+}
+
+# ds_kind WORD: parent|child|snap in DS_KIND (DS_VOL = PARENT/VOL part),
+# or status 1 when WORD is not PARENT, PARENT/VOL or PARENT/VOL@SNAP.
+ds_kind() {
+    DS_KIND=
+    DS_VOL=
+    for _p in $C_PARENTS; do
+        if [ "$1" = "$_p" ]; then
+            DS_KIND=parent
+            return 0
+        fi
+        case $1 in
+            "$_p"/*)
+                _rest=${1#"$_p"/}
+                case $_rest in
+                    *@*)
+                        is_seg "${_rest%%@*}" && is_seg "${_rest#*@}" ||
+                            return 1
+                        DS_KIND=snap
+                        DS_VOL=$_p/${_rest%%@*}
+                        ;;
+                    *)
+                        is_seg "$_rest" || return 1
+                        DS_KIND=child
+                        DS_VOL=$1
+                        ;;
+                esac
+                return 0
+                ;;
+        esac
+    done
+    return 1
+}
+
+# need_ds WORD KINDS: refuse unless WORD is a dataset of one of KINDS.
+need_ds() {
+    if ds_kind "$1"; then
+        case " $2 " in *" $DS_KIND "*) return 0 ;; esac
+    fi
+    case $2 in
+        child) _want=PARENT/VOL ;;
+        snap) _want=PARENT/VOL@SNAP ;;
+        'child snap') _want='PARENT/VOL[@SNAP]' ;;
+        *) _want='PARENT[/VOL[@SNAP]]' ;;
+    esac
+    refuse "$VERB: $1 is not $_want of a configured parent"
+}
+
+is_pool() {
+    for _p in $C_PARENTS; do
+        [ "$1" = "${_p%%/*}" ] && return 0
+    done
+    return 1
+}
+
+# PROP=VALUE that create/clone/snapshot/set may pass.
+is_setprop() {
+    case $1 in ?*=?*) ;; *) return 1 ;; esac
+    _prop=${1%%=*}
+    _val=${1#*=}
+    case $_val in -*|*=*|*[!A-Za-z0-9_.:/@,-]*) return 1 ;; esac
+    case $_prop in
+        zol:*)
+            case ${_prop#zol:} in ''|*[!a-z0-9_]*) return 1 ;; esac
+            ;;
+        *)
+            case $NATIVE_PROPS in *" $_prop "*) ;; *) return 1 ;; esac
+            case $_val in *[!A-Za-z0-9_.-]*) return 1 ;; esac
+            ;;
+    esac
+}
+
+is_iqn() {
+    case $1 in
+        iqn.[0-9][0-9][0-9][0-9]-[0-9][0-9].?*|eui.?*|naa.?*) ;;
+        *) return 1 ;;
+    esac
+    case $1 in *[!A-Za-z0-9.:_-]*) return 1 ;; esac
+}
+
+is_serial() {
+    is_seg "$1" && [ ${#1} -le 36 ]
+}
+
+is_chap_user() {
+    is_seg "$1" && [ ${#1} -le 64 ]
+}
+
+is_chap_secret() {
+    case $1 in ''|-*|*[!A-Za-z0-9_.:@+/-]*) return 1 ;; esac
+    [ ${#1} -ge 12 ] && [ ${#1} -le 255 ]
+}
+
+# Words of the command line: safe bytes, single spaces, bounded lengths.
+check_line() {
+    [ -n "$CMD" ] || refuse "no command (interactive logins are not allowed)"
+    [ ${#CMD} -le $MAX_COMMAND ] ||
+        refuse "command longer than $MAX_COMMAND bytes"
+    case $CMD in
+        *[!A-Za-z0-9_.:/@=,\ -]*) refuse "byte outside the safe set" ;;
+    esac
+    case $CMD in
+        ' '*|*' '|*'  '*) refuse "empty word (words are split on single spaces)" ;;
+    esac
+}
+
+check_words() {
+    for _w in "$@"; do
+        [ ${#_w} -le $MAX_WORD ] || refuse "word longer than $MAX_WORD bytes"
+        case $_w in
+            *//*) refuse "'//' in a word" ;;
+            .|..|./*|../*|*/.|*/..|*/./*|*/../*)
+                refuse "'.' or '..' path segment" ;;
+        esac
+    done
+}
+
+# seen_once OPT: refuse an option given twice.
+SEEN=' '
+seen_once() {
+    case $SEEN in *" $1 "*) refuse "$VERB: option $1 given twice" ;; esac
+    SEEN="$SEEN$1 "
+}
+
+# need_seen OPT: refuse unless the (mandatory) option OPT was given.
+need_seen() {
+    case $SEEN in *" $1 "*) ;; *) refuse "$VERB: option $1 is required" ;; esac
+}
+
+# opt_arg OPT COUNT: refuse an option whose argument is missing.
+opt_arg() {
+    [ "$2" -ge 2 ] || refuse "$VERB: option $1 needs an argument"
+}
+
+# ---------------------------------------------------------------- zfs verbs
+
+check_zfs() {
+    [ $# -ge 1 ] || refuse "zfs: no subcommand"
+    VERB="zfs $1"
+    _sub=$1
+    shift
+    case $_sub in
+        create) zfs_create "$@" ;;
+        destroy) zfs_destroy "$@" ;;
+        snapshot) zfs_snapshot "$@" ;;
+        clone) zfs_clone "$@" ;;
+        promote) zfs_plain 1 child "$@" ;;
+        rollback) zfs_plain 1 snap "$@" ;;
+        rename) zfs_rename "$@" ;;
+        set) zfs_set "$@" ;;
+        inherit) zfs_inherit "$@" ;;
+        get) zfs_read get "$@" ;;
+        list) zfs_read list "$@" ;;
+        *) refuse "zfs: subcommand $_sub not allowed" ;;
+    esac
+}
+
+zfs_create() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -s) seen_once -s; shift ;;
+            -V|-b)
+                seen_once "$1"; opt_arg "$1" $#
+                is_digits "$2" || refuse "$VERB: $1 takes bytes (digits)"
+                shift 2 ;;
+            -o)
+                opt_arg -o $#
+                is_setprop "$2" || refuse "$VERB: property $2 not allowed"
+                shift 2 ;;
+            -*) refuse "$VERB: option $1 not allowed" ;;
+            *) break ;;
+        esac
+    done
+    case $SEEN in
+        *" -V "*) ;;
+        *) refuse "$VERB: only volumes (-V SIZE) may be created" ;;
+    esac
+    [ $# -eq 1 ] || refuse "$VERB: exactly one PARENT/VOL expected"
+    need_ds "$1" child
+}
+
+zfs_destroy() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -d|-r) seen_once "$1"; shift ;;
+            -*) refuse "$VERB: option $1 not allowed" ;;
+            *) break ;;
+        esac
+    done
+    [ $# -eq 1 ] || refuse "$VERB: exactly one dataset expected"
+    need_ds "$1" "child snap"
+}
+
+# Leading -o PROP=VALUE options; ZFS_ARGS_LEFT = how many words follow.
+zfs_props() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -o)
+                opt_arg -o $#
+                is_setprop "$2" || refuse "$VERB: property $2 not allowed"
+                shift 2 ;;
+            -*) refuse "$VERB: option $1 not allowed" ;;
+            *) break ;;
+        esac
+    done
+    ZFS_ARGS_LEFT=$#
+}
+
+zfs_snapshot() {
+    zfs_props "$@"
+    shift $(($# - ZFS_ARGS_LEFT))
+    [ $# -eq 1 ] || refuse "$VERB: exactly one PARENT/VOL@SNAP expected"
+    need_ds "$1" snap
+}
+
+zfs_clone() {
+    zfs_props "$@"
+    shift $(($# - ZFS_ARGS_LEFT))
+    [ $# -eq 2 ] || refuse "$VERB: PARENT/VOL@SNAP PARENT/VOL2 expected"
+    need_ds "$1" snap
+    need_ds "$2" child
+}
+
+# zfs_plain COUNT KIND ARGS: no options, COUNT datasets of KIND.
+zfs_plain() {
+    _count=$1
+    _kind=$2
+    shift 2
+    case ${1-} in -*) refuse "$VERB: option $1 not allowed" ;; esac
+    [ $# -eq "$_count" ] || refuse "$VERB: exactly one dataset expected"
+    need_ds "$1" "$_kind"
+}
+
+zfs_rename() {
+    case ${1-} in -*) refuse "$VERB: option $1 not allowed" ;; esac
+    [ $# -eq 2 ] || refuse "$VERB: two datasets expected"
+    need_ds "$1" "child snap"
+    _kind=$DS_KIND
+    _vol=$DS_VOL
+    need_ds "$2" "$_kind"
+    if [ "$_kind" = snap ] && [ "$DS_VOL" != "$_vol" ]; then
+        refuse "$VERB: a snapshot keeps its volume"
+    fi
+}
+
+zfs_set() {
+    [ $# -ge 2 ] || refuse "$VERB: PROP=VALUE... DATASET expected"
+    while [ $# -gt 1 ]; do
+        is_setprop "$1" || refuse "$VERB: property $1 not allowed"
+        shift
+    done
+    need_ds "$1" "child snap"
+}
+
+zfs_inherit() {
+    [ $# -eq 2 ] || refuse "$VERB: zol:NAME DATASET expected"
+    case $1 in
+        zol:*) ;;
+        *) refuse "$VERB: only zol: properties may be inherited" ;;
+    esac
+    case ${1#zol:} in
+        ''|*[!a-z0-9_]*) refuse "$VERB: property $1 not allowed" ;;
+    esac
+    need_ds "$2" "child snap"
+}
+
+# zfs get|list -H -p [-r] [-d N] [-t TYPES] [-o FIELDS] [-s PROP] ...
+zfs_read() {
+    _what=$1
+    shift
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -H|-p|-r) seen_once "$1"; shift ;;
+            -d)
+                seen_once -d; opt_arg -d $#
+                is_digits "$2" || refuse "$VERB: -d takes a number"
+                shift 2 ;;
+            -t|-o)
+                seen_once "$1"; opt_arg "$1" $#
+                is_names "$2" || refuse "$VERB: bad list for $1"
+                shift 2 ;;
+            -s)
+                [ "$_what" = list ] || refuse "$VERB: option -s not allowed"
+                seen_once -s; opt_arg -s $#
+                is_name "$2" || refuse "$VERB: bad property for -s"
+                shift 2 ;;
+            -*) refuse "$VERB: option $1 not allowed" ;;
+            *) break ;;
+        esac
+    done
+    need_seen -H
+    need_seen -p
+    if [ "$_what" = get ]; then
+        need_seen -o
+        [ $# -eq 2 ] || refuse "$VERB: PROPS DATASET expected"
+        is_names "$1" || refuse "$VERB: bad property list"
+        shift
+    fi
+    [ $# -eq 1 ] || refuse "$VERB: exactly one dataset expected"
+    need_ds "$1" "parent child snap"
+}
+
+check_zpool() {
+    [ $# -ge 1 ] || refuse "zpool: no subcommand"
+    VERB="zpool $1"
+    _what=$1
+    shift
+    case $_what in list|get) ;; *) refuse "zpool: subcommand $_what not allowed" ;; esac
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -H|-p) seen_once "$1"; shift ;;
+            -o)
+                seen_once -o; opt_arg -o $#
+                is_names "$2" || refuse "$VERB: bad list for -o"
+                shift 2 ;;
+            -*) refuse "$VERB: option $1 not allowed" ;;
+            *) break ;;
+        esac
+    done
+    need_seen -H
+    need_seen -p
+    if [ "$_what" = get ]; then
+        [ $# -eq 2 ] || refuse "$VERB: PROPS POOL expected"
+        is_names "$1" || refuse "$VERB: bad property list"
+        shift
+    fi
+    [ $# -eq 1 ] || refuse "$VERB: exactly one pool expected"
+    is_pool "$1" || refuse "$VERB: pool $1 holds no configured parent"
+}
+
+# ---------------------------------------------------------------- running
+
+# sys ARGV: run a program with a clean environment.
+sys() {
+    "$C_ENV" -i PATH="$SAFE_PATH" LC_ALL=C "$@"
+}
+
+# exec_clean ARGV: replace the wrapper by the program (clean environment).
+exec_clean() {
+    exec "$C_ENV" -i PATH="$SAFE_PATH" LC_ALL=C "$@"
+}
+
+# tgt ARGS: tgtadm --lld iscsi ARGS (through sudo when configured).
+tgt() {
+    sys $C_SUDO "$C_TGTADM" --lld iscsi "$@" 9>&-
+}
+
+# ---------------------------------------------------------------- tgt state
+
+lock() {
+    exec 9>>"$C_LOCKFILE" || fail "cannot open lock file $C_LOCKFILE"
+    sys "$C_FLOCK" -x -w "$C_LOCK_WAIT" 9 ||
+        fail "lock $C_LOCKFILE not acquired in $C_LOCK_WAIT s"
+}
+
+# One line per target:
+# tid|iqn|lun1 path|sessions|accounts|acls|lun1 serial|sid:cid list
+TGT_AWK='
+function flush() {
+    if (tid != "")
+        print tid "|" iqn "|" lun1 "|" sess "|" acct "|" acl "|" sn "|" conns
+}
+/^Target [0-9]+: / {
+    flush()
+    tid = $2; sub(/:$/, "", tid); iqn = $3
+    lun1 = "-"; sess = 0; acct = ""; acl = ""; sn = ""; sec = ""; lun = ""
+    conns = ""; sid = ""
+    next
+}
+/^    [A-Za-z]/ { sec = $1; next }
+sec == "I_T" && $1 == "I_T" && $2 == "nexus:" { sess++; sid = $3 }
+sec == "I_T" && $1 == "Connection:" {
+    conns = conns (conns == "" ? "" : " ") sid ":" $2
+}
+sec == "LUN" && $1 == "LUN:" { lun = $2 }
+sec == "LUN" && lun == "1" && $1 == "Backing" && $3 == "path:" { lun1 = $4 }
+sec == "LUN" && lun == "1" && $1 == "SCSI" && $2 == "SN:" { sn = $3 }
+sec == "Account" && NF == 1 { acct = acct (acct == "" ? "" : " ") $1 }
+sec == "ACL" && NF == 1 { acl = acl (acl == "" ? "" : " ") $1 }
+END { flush() }
+'
+
+load_table() {
+    _show=$(tgt --op show --mode target) ||
+        fail "tgtadm cannot list targets (is tgtd running?)"
+    TABLE=$(printf '%s\n' "$_show" | awk "$TGT_AWK") ||
+        fail "cannot parse the tgtadm listing"
+}
+
+# find_target IQN: T_TID T_LUN T_SESS T_ACCT T_ACL T_SN of IQN, or status 1.
+find_target() {
+    T_TID=
+    T_LUN=-
+    T_SESS=0
+    T_ACCT=
+    T_ACL=
+    T_SN=
+    T_CONNS=
+    while IFS='|' read -r _tid _iqn _lun _sess _acct _acl _sn _conns; do
+        if [ -n "$_tid" ] && [ "$_iqn" = "$1" ]; then
+            T_TID=$_tid
+            T_LUN=$_lun
+            T_SESS=$_sess
+            T_ACCT=$_acct
+            T_ACL=$_acl
+            T_SN=$_sn
+            T_CONNS=$_conns
+            return 0
+        fi
+    done <<EOF
+$TABLE
+EOF
+    return 1
+}
+
+tid_exists() {
+    while IFS='|' read -r _tid _rest; do
+        [ "$_tid" = "$1" ] && return 0
+    done <<EOF
+$TABLE
+EOF
+    return 1
+}
+
+# alloc_tid [PREFERRED]: NEW_TID = PREFERRED if free, else the lowest free.
+alloc_tid() {
+    if [ -n "${1-}" ] && ! tid_exists "$1"; then
+        NEW_TID=$1
+        return
+    fi
+    NEW_TID=1
+    while tid_exists "$NEW_TID"; do
+        NEW_TID=$((NEW_TID + 1))
+    done
+}
+
+# zvol_dev DATASET -> DEV; dev_ready DEV: the device node exists.
+dev_ready() {
+    [ -b "$1" ] && return 0
+    [ "$C_ZVOL_ALLOW_FILES" = yes ] && [ -f "$1" ]
+}
+
+wait_dev() {
+    _left=$((C_ZVOL_WAIT * 10))
+    until dev_ready "$1"; do
+        [ "$_left" -gt 0 ] || return 1
+        sleep 0.1
+        _left=$((_left - 1))
+    done
+}
+
+# read_state IQN: S_* from STATEDIR/IQN; 1 if absent, 2 if invalid.
+read_state() {
+    S_IQN=
+    S_DATASET=
+    S_SERIAL=
+    S_TID=
+    S_USER=
+    S_SECRET=
+    S_INITS=ALL
+    _f=$C_STATEDIR/$1
+    [ -f "$_f" ] || return 1
+    while IFS= read -r _l || [ -n "$_l" ]; do
+        case $_l in
+            iqn=*) S_IQN=${_l#*=} ;;
+            dataset=*) S_DATASET=${_l#*=} ;;
+            serial=*) S_SERIAL=${_l#*=} ;;
+            tid=*) S_TID=${_l#*=} ;;
+            chap_user=*) S_USER=${_l#*=} ;;
+            chap_secret=*) S_SECRET=${_l#*=} ;;
+            initiators=*) S_INITS=${_l#*=} ;;
+        esac
+    done <"$_f"
+    [ "$S_IQN" = "$1" ] && is_iqn "$S_IQN" && is_serial "$S_SERIAL" ||
+        return 2
+    ds_kind "$S_DATASET" && [ "$DS_KIND" = child ] || return 2
+    [ -z "$S_TID" ] || is_digits "$S_TID" || return 2
+    if [ -n "$S_USER$S_SECRET" ]; then
+        is_chap_user "$S_USER" && is_chap_secret "$S_SECRET" || return 2
+    fi
+    if [ "$S_INITS" != ALL ]; then
+        for _i in $S_INITS; do is_iqn "$_i" || return 2; done
+    fi
+    return 0
+}
+
+# write_state: persist W_* as STATEDIR/W_IQN (0600, atomic, synced).
+write_state() {
+    if [ ! -d "$C_STATEDIR" ]; then
+        mkdir -p -m 0700 "$C_STATEDIR" 9>&- ||
+            fail "cannot create $C_STATEDIR"
+    fi
+    _tmp=$C_STATEDIR/.new.$$
+    printf 'iqn=%s\ndataset=%s\nserial=%s\ntid=%s\nchap_user=%s\nchap_secret=%s\ninitiators=%s\n' \
+        "$W_IQN" "$W_DATASET" "$W_SERIAL" "$W_TID" "$W_USER" "$W_SECRET" \
+        "$W_INITS" >"$_tmp" || fail "cannot write $_tmp"
+    sync "$_tmp" 9>&- 2>/dev/null
+    mv -f "$_tmp" "$C_STATEDIR/$W_IQN" 9>&- ||
+        fail "cannot write $C_STATEDIR/$W_IQN"
+}
+
+# in_list WORD LIST: WORD is one of the space-separated LIST.
+in_list() {
+    case " $2 " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
+acl_opt() {
+    case $1 in iqn.*|eui.*|naa.*) ACL_OPT=--initiator-name ;; *) ACL_OPT=-I ;; esac
+}
+
+# sync_acl TID: tgtd's ACL of TID becomes W_INITS (bind first, then unbind).
+sync_acl() {
+    _want=$W_INITS
+    for _a in $_want; do
+        in_list "$_a" "$T_ACL" && continue
+        acl_opt "$_a"
+        tgt --op bind --mode target --tid "$1" "$ACL_OPT" "$_a" ||
+            { ERR="cannot allow $_a on tid $1"; return 1; }
+        CHANGED=1
+    done
+    for _a in $T_ACL; do
+        in_list "$_a" "$_want" && continue
+        acl_opt "$_a"
+        tgt --op unbind --mode target --tid "$1" "$ACL_OPT" "$_a" ||
+            { ERR="cannot remove $_a from tid $1"; return 1; }
+        CHANGED=1
+    done
+    T_ACL=$_want
+}
+
+# sync_chap TID: the incoming account of TID becomes W_USER/W_SECRET.
+# OLD_USER/OLD_SECRET: what was persisted (tgtd never shows secrets).
+sync_chap() {
+    if [ "$T_ACCT" = "$W_USER" ]; then
+        [ -z "$W_USER" ] && return 0
+        [ "$OLD_USER" = "$W_USER" ] && [ "$OLD_SECRET" = "$W_SECRET" ] &&
+            return 0
+    fi
+    if [ "$T_SESS" -gt 0 ]; then
+        ERR="CHAP of $W_IQN differs but $T_SESS session(s) are connected: not changed"
+        return 1
+    fi
+    for _u in $T_ACCT; do
+        tgt --op delete --mode account --user "$_u" >/dev/null 2>&1
+    done
+    [ -n "$W_USER" ] || { CHANGED=1; T_ACCT=; return 0; }
+    tgt --op delete --mode account --user "$W_USER" >/dev/null 2>&1
+    # The secret is an argv word of tgtadm (tgtadm has no other way).
+    tgt --op new --mode account --user "$W_USER" --password "$W_SECRET" ||
+        { ERR="cannot create CHAP account $W_USER"; return 1; }
+    tgt --op bind --mode account --tid "$1" --user "$W_USER" ||
+        { ERR="cannot bind CHAP account $W_USER to tid $1"; return 1; }
+    T_ACCT=$W_USER
+    CHANGED=1
+}
+
+add_lun() {
+    tgt --op new --mode logicalunit --tid "$1" --lun 1 \
+        --backing-store "$W_DEV" --bstype rdwr ||
+        { ERR="cannot add LUN 1 ($W_DEV) to tid $1"; return 1; }
+    tgt --op update --mode logicalunit --tid "$1" --lun 1 \
+        --params "scsi_sn=$W_SERIAL" ||
+        { ERR="cannot set serial of LUN 1 on tid $1"; return 1; }
+    CHANGED=1
+}
+
+# delete_tid TID IQN: normal delete, then a bounded number of forced ones.
+# tgtd refuses even a forced delete while commands are in flight, and an
+# initiator doing I/O always has some, so each round first closes the
+# target's connections (its ACL is already gone, so they cannot log in
+# again) and then retries the forced delete while the last commands drain.
+delete_tid() {
+    tgt --op delete --mode target --tid "$1" 2>/dev/null && return 0
+    for _pause in 0 0.2 0.5 1 1 2 2 3; do
+        [ "$_pause" = 0 ] || sleep "$_pause" 9>&-
+        load_table
+        find_target "$2" && [ "$T_TID" = "$1" ] || return 0
+        for _c in $T_CONNS; do
+            tgt --op delete --mode conn --tid "$1" --sid "${_c%%:*}" \
+                --cid "${_c#*:}" >/dev/null 2>&1
+        done
+        tgt --op delete --force --mode target --tid "$1" 2>/dev/null &&
+            return 0
+    done
+    load_table
+    ! tid_exists "$1"
+}
+
+# export_target: make tgtd serve W_* (creating only what is missing).
+# W_TID gets the tid; CHANGED=1 when anything was done; 1 + ERR on failure.
+export_target() {
+    CHANGED=0
+    ERR=
+    if find_target "$W_IQN"; then
+        if [ "$T_LUN" = - ]; then
+            add_lun "$T_TID" || return 1
+        elif [ "$T_LUN" != "$W_DEV" ]; then
+            ERR="$W_IQN is exported from another backing store"
+            return 1
+        fi
+    else
+        alloc_tid "$W_TID"
+        T_TID=$NEW_TID
+        tgt --op new --mode target --tid "$T_TID" --targetname "$W_IQN" ||
+            { ERR="cannot create target $W_IQN (tid $T_TID)"; return 1; }
+        CHANGED=1
+        if ! add_lun "$T_TID"; then
+            delete_tid "$T_TID" "$W_IQN"
+            return 1
+        fi
+    fi
+    W_TID=$T_TID
+    sync_chap "$T_TID" || return 1
+    sync_acl "$T_TID" || return 1
+}
+
+# ---------------------------------------------------------------- tgt verbs
+
+need_iqn() {
+    is_iqn "$1" || refuse "$VERB: bad IQN"
+}
+
+target_create() {
+    [ $# -eq 3 ] || [ $# -eq 4 ] ||
+        refuse "$VERB: IQN PARENT/VOL SERIAL [CHAPUSER] expected"
+    need_iqn "$1"
+    need_ds "$2" child
+    is_serial "$3" || refuse "$VERB: bad serial"
+    W_IQN=$1
+    W_DATASET=$2
+    W_SERIAL=$3
+    W_USER=${4-}
+    W_SECRET=
+    if [ -n "$W_USER" ]; then
+        is_chap_user "$W_USER" || refuse "$VERB: bad CHAP user"
+        IFS= read -r W_SECRET || [ -n "$W_SECRET" ] ||
+            refuse "$VERB: no CHAP secret on stdin"
+        is_chap_secret "$W_SECRET" ||
+            refuse "$VERB: CHAP secret must be 12-255 bytes of [A-Za-z0-9_.:@+/-]"
+    fi
+    allowed
+    W_DEV=$C_ZVOL_ROOT/$W_DATASET
+    lock
+    wait_dev "$W_DEV" || fail "$W_DEV did not appear in $C_ZVOL_WAIT s"
+    load_table
+    W_TID=
+    W_INITS=ALL
+    OLD_USER=
+    OLD_SECRET=
+    if read_state "$W_IQN"; then
+        W_TID=$S_TID
+        OLD_USER=$S_USER
+        OLD_SECRET=$S_SECRET
+        [ "$S_DATASET" = "$W_DATASET" ] && W_INITS=$S_INITS
+    fi
+    export_target || fail "$ERR"
+    write_state
+    printf 'tid=%s\n' "$W_TID"
+}
+
+target_delete() {
+    [ $# -eq 1 ] || refuse "$VERB: IQN expected"
+    need_iqn "$1"
+    allowed
+    lock
+    load_table
+    read_state "$1"
+    if find_target "$1"; then
+        for _a in $T_ACL; do
+            acl_opt "$_a"
+            tgt --op unbind --mode target --tid "$T_TID" "$ACL_OPT" "$_a" \
+                >/dev/null 2>&1
+        done
+        delete_tid "$T_TID" "$1" ||
+            fail "target $1 (tid $T_TID) still exists after forced deletes"
+        for _u in $T_ACCT; do
+            tgt --op delete --mode account --user "$_u" >/dev/null 2>&1
+        done
+    fi
+    if [ -n "$S_USER" ] && ! in_list "$S_USER" "$T_ACCT"; then
+        tgt --op delete --mode account --user "$S_USER" >/dev/null 2>&1
+    fi
+    rm -f "$C_STATEDIR/$1" 9>&- || fail "cannot remove $C_STATEDIR/$1"
+}
+
+# Load W_* for an ACL change: from the state file, else from tgtd.
+acl_prepare() {
+    _rc=0
+    read_state "$1" || _rc=$?
+    [ $_rc -ne 2 ] || fail "state file of $1 is invalid"
+    PERSISTED=no
+    W_INITS=
+    if [ $_rc -eq 0 ]; then
+        PERSISTED=yes
+        W_IQN=$S_IQN
+        W_DATASET=$S_DATASET
+        W_SERIAL=$S_SERIAL
+        W_TID=$S_TID
+        W_USER=$S_USER
+        W_SECRET=$S_SECRET
+        W_INITS=$S_INITS
+    fi
+    PRESENT=no
+    if find_target "$1"; then
+        PRESENT=yes
+        [ $_rc -eq 0 ] || W_INITS=$T_ACL
+        W_TID=$T_TID
+    fi
+}
+
+acl_commit() {
+    if [ $PRESENT = yes ]; then
+        CHANGED=0
+        sync_acl "$T_TID" || fail "$ERR"
+    fi
+    [ $PERSISTED = no ] || write_state
+}
+
+target_allow() {
+    [ $# -eq 2 ] || refuse "$VERB: IQN INITIATOR_IQN expected"
+    need_iqn "$1"
+    is_iqn "$2" || refuse "$VERB: bad initiator IQN"
+    allowed
+    lock
+    load_table
+    acl_prepare "$1"
+    [ $PRESENT = yes ] || [ $PERSISTED = yes ] || fail "no target $1"
+    # The first allowed initiator replaces ALL.
+    _keep=
+    for _i in $W_INITS; do
+        [ "$_i" = ALL ] || [ "$_i" = "$2" ] || _keep="$_keep$_i "
+    done
+    W_INITS="$_keep$2"
+    acl_commit
+}
+
+target_deny() {
+    [ $# -eq 2 ] || refuse "$VERB: IQN INITIATOR_IQN expected"
+    need_iqn "$1"
+    is_iqn "$2" || refuse "$VERB: bad initiator IQN"
+    allowed
+    lock
+    load_table
+    acl_prepare "$1"
+    _keep=
+    for _i in $W_INITS; do
+        [ "$_i" = ALL ] || [ "$_i" = "$2" ] || _keep="$_keep${_keep:+ }$_i"
+    done
+    W_INITS=$_keep
+    acl_commit
+}
+
+target_resize() {
+    [ $# -eq 1 ] || refuse "$VERB: IQN expected"
+    need_iqn "$1"
+    allowed
+    lock
+    load_table
+    find_target "$1" || fail "no target $1"
+    case $T_LUN in
+        "$C_ZVOL_ROOT"/*) ;;
+        *) fail "$1 has no LUN 1 on a zvol" ;;
+    esac
+    ds_kind "${T_LUN#"$C_ZVOL_ROOT"/}" && [ "$DS_KIND" = child ] ||
+        fail "$1 is not exported from a zvol under a configured parent"
+    dev_ready "$T_LUN" || fail "$T_LUN is missing"
+    # tgtd re-opens the backing store (and so reads its new size) when
+    # its path is set while the LU is offline; both happen within one
+    # request, so initiators never see the LU offline, and LUN, serial
+    # and SCSI id stay the same.
+    tgt --op update --mode logicalunit --tid "$T_TID" --lun 1 \
+        --params "online=0,path=$T_LUN" && return 0
+    # Never leave the LU offline.
+    tgt --op update --mode logicalunit --tid "$T_TID" --lun 1 \
+        --params online=1 >/dev/null 2>&1
+    fail "tgtd could not re-open $T_LUN"
+}
+
+# state_iqns: STATE_IQNS = the IQNs with a state file.
+state_iqns() {
+    STATE_IQNS=
+    [ -d "$C_STATEDIR" ] || return 0
+    # Globbing only over the configured directory, never over user words.
+    set +f
+    for _f in "$C_STATEDIR"/iqn.* "$C_STATEDIR"/eui.* "$C_STATEDIR"/naa.*; do
+        set -f
+        [ -f "$_f" ] || continue
+        _n=${_f##*/}
+        is_iqn "$_n" && STATE_IQNS="$STATE_IQNS $_n"
+    done
+    set -f
+}
+
+target_list() {
+    [ $# -eq 0 ] || refuse "$VERB: no arguments expected"
+    allowed
+    load_table
+    state_iqns
+    while IFS='|' read -r _tid _iqn _lun _sess _rest; do
+        [ -n "$_tid" ] || continue
+        _p=no
+        in_list "$_iqn" "$STATE_IQNS" && _p=yes
+        printf '%s tid=%s lun=%s persisted=%s sessions=%s\n' \
+            "$_iqn" "$_tid" "$_lun" "$_p" "$_sess"
+    done <<EOF
+$TABLE
+EOF
+    for _i in $STATE_IQNS; do
+        find_target "$_i" && continue
+        printf '%s tid=- lun=- persisted=yes sessions=0\n' "$_i"
+    done
+}
+
+target_restore() {
+    [ $# -eq 0 ] || refuse "$VERB: no arguments expected"
+    allowed
+    lock
+    load_table
+    state_iqns
+    _failed=0
+    for _i in $STATE_IQNS; do
+        if ! read_state "$_i"; then
+            printf '%s failed\n' "$_i"
+            log_event failed "$VERB: invalid state file $_i"
+            _failed=1
+            continue
+        fi
+        W_IQN=$S_IQN
+        W_DATASET=$S_DATASET
+        W_SERIAL=$S_SERIAL
+        W_TID=$S_TID
+        W_USER=$S_USER
+        W_SECRET=$S_SECRET
+        W_INITS=$S_INITS
+        W_DEV=$C_ZVOL_ROOT/$W_DATASET
+        OLD_USER=$S_USER
+        OLD_SECRET=$S_SECRET
+        if ! find_target "$W_IQN" && ! wait_dev "$W_DEV"; then
+            ERR="$W_DEV is missing"
+        elif export_target; then
+            _old_tid=$S_TID
+            [ "$W_TID" = "$_old_tid" ] || write_state
+            if [ "$CHANGED" = 1 ]; then
+                printf '%s restored\n' "$W_IQN"
+                load_table
+            else
+                printf '%s ok\n' "$W_IQN"
+            fi
+            continue
+        fi
+        printf '%s failed\n' "$W_IQN"
+        log_event failed "$VERB: $W_IQN: $(printable "$ERR")"
+        _failed=1
+        load_table
+    done
+    return $_failed
+}
+
+show_version() {
+    [ $# -eq 0 ] || refuse "$VERB: no arguments expected"
+    allowed
+    printf 'zfswrapper %s\n' "$VERSION"
+    sys "$C_ZFS" version 2>/dev/null || printf 'zfs unknown\n'
+    _v=$(sys $C_SUDO "$C_TGTADM" -V 2>/dev/null) || _v=unknown
+    printf 'tgtadm %s\n' "$_v"
+}
+
+zvol_stream() {
+    [ $# -eq 1 ] || refuse "$VERB: PARENT/VOL expected"
+    need_ds "$1" child
+    _dev=$C_ZVOL_ROOT/$1
+    allowed
+    dev_ready "$_dev" || fail "$_dev is missing"
+    if [ "$VERB" = zvol-read ]; then
+        exec_clean "$C_DD" if="$_dev" bs=1M status=none
+    fi
+    exec_clean "$C_DD" of="$_dev" bs=1M iflag=fullblock \
+        conv=fsync,notrunc status=none
+}
+
+# ---------------------------------------------------------------- config
+
+config_error() {
+    C_LOG=syslog        # never a log path that failed the checks
+    log_event refused "bad configuration: $1"
+    printf 'zfswrapper: refused: bad configuration: %s\n' "$1" >&2
+    exit 126
+}
+
+is_abs_path() {
+    case $1 in /*) ;; *) return 1 ;; esac
+    case $1 in *//*|*/./*|*/../*|*/.|*/..|*[!A-Za-z0-9_./-]*) return 1 ;; esac
+}
+
+# am_root: effective uid 0 (read from /proc, no fork).
+am_root() {
+    while IFS=' 	' read -r _k _r _e _rest; do
+        [ "$_k" = Uid: ] && { [ "$_e" = 0 ]; return; }
+    done </proc/self/status
+    return 1
+}
+
+load_config() {
+    _conf=$1
+    is_abs_path "$_conf" || config_error "-c needs an absolute path"
+    [ -f "$_conf" ] && [ -r "$_conf" ] || config_error "cannot read $_conf"
+    if [ -w "$_conf" ] && ! am_root; then
+        config_error "$_conf is writable by the wrapper's own user"
+    fi
+    _seen=' '
+    while IFS= read -r _line || [ -n "$_line" ]; do
+        _line=${_line%%#*}
+        case $_line in *=*) ;; *)
+            IFS=' 	'
+            set -- $_line
+            IFS=' '
+            [ $# -eq 0 ] || config_error "line without '=' in $_conf"
+            continue ;;
+        esac
+        IFS=' 	'
+        set -- ${_line%%=*}
+        [ $# -eq 1 ] || { IFS=' '; config_error "bad key in $_conf"; }
+        _key=$1
+        set -- ${_line#*=}
+        IFS=' '
+        _val="$*"
+        case $_seen in *" $_key "*) config_error "$_key given twice" ;; esac
+        _seen="$_seen$_key "
+        case $_key in
+            parents) C_PARENTS=$_val ;;
+            zfs) C_ZFS=$_val ;;
+            zpool) C_ZPOOL=$_val ;;
+            tgtadm) C_TGTADM=$_val ;;
+            statedir) C_STATEDIR=$_val ;;
+            lockfile) C_LOCKFILE=$_val ;;
+            log) C_LOG=$_val ;;
+            zvol_wait) C_ZVOL_WAIT=$_val ;;
+            lock_wait) C_LOCK_WAIT=$_val ;;
+            dd) C_DD=$_val ;;
+            flock) C_FLOCK=$_val ;;
+            logger) C_LOGGER=$_val ;;
+            env) C_ENV=$_val ;;
+            sudo) C_SUDO=$_val ;;
+            zvol_root) C_ZVOL_ROOT=$_val ;;
+            zvol_allow_files) C_ZVOL_ALLOW_FILES=$_val ;;
+            *) config_error "unknown key $(printable "$_key")" ;;
+        esac
+    done <"$_conf"
+    check_config
+}
+
+# check_exe KEY VALUE: an absolute path of an executable.
+check_exe() {
+    [ -n "$2" ] || config_error "$1 is not set"
+    is_abs_path "$2" && [ -x "$2" ] ||
+        config_error "$1 is not an absolute path of an executable"
+}
+
+check_config() {
+    [ -n "$C_PARENTS" ] || config_error "parents is empty"
+    for _p in $C_PARENTS; do
+        is_dataset_path "$_p" || config_error "bad parent $(printable "$_p")"
+        for _q in $C_PARENTS; do
+            case $_q in "$_p"/*) config_error "parent $_q is inside $_p" ;; esac
+        done
+    done
+    check_exe zfs "$C_ZFS"
+    check_exe zpool "$C_ZPOOL"
+    check_exe tgtadm "$C_TGTADM"
+    check_exe dd "$C_DD"
+    check_exe flock "$C_FLOCK"
+    check_exe logger "$C_LOGGER"
+    check_exe env "$C_ENV"
+    if [ -n "$C_SUDO" ]; then
+        is_abs_path "$C_SUDO" && [ -x "$C_SUDO" ] ||
+            config_error "sudo is not an absolute path of an executable"
+        C_SUDO="$C_SUDO -n"
+    fi
+    for _v in "$C_STATEDIR" "$C_LOCKFILE" "$C_ZVOL_ROOT"; do
+        is_abs_path "$_v" || config_error "not an absolute path: $(printable "$_v")"
+    done
+    [ "$C_LOG" = syslog ] || is_abs_path "$C_LOG" ||
+        config_error "log is neither syslog nor an absolute path"
+    is_digits "$C_ZVOL_WAIT" && is_digits "$C_LOCK_WAIT" ||
+        config_error "zvol_wait and lock_wait are whole seconds"
+    case $C_ZVOL_ALLOW_FILES in yes|no) ;; *)
+        config_error "zvol_allow_files is yes or no" ;;
+    esac
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+    if [ $# -ne 2 ] || [ "$1" != -c ]; then
+        printf 'zfswrapper: refused: usage: zfswrapper.sh -c CONFIG\n' >&2
+        exit 126
+    fi
+    load_config "$2"
+    check_line
+    set -- $CMD
+    check_words "$@"
+    VERB=$1
+    shift
+    case $VERB in
+        zfs)
+            check_zfs "$@"
+            allowed
+            exec_clean "$C_ZFS" "$@"
+            ;;
+        zpool)
+            check_zpool "$@"
+            allowed
+            exec_clean "$C_ZPOOL" "$@"
+            ;;
+        tgtadm)
+            [ "$*" = "--lld iscsi --op show --mode target" ] ||
+                refuse "tgtadm: only '--lld iscsi --op show --mode target'"
+            allowed
+            exec_clean $C_SUDO "$C_TGTADM" "$@"
+            ;;
+        target-create) target_create "$@" ;;
+        target-delete) target_delete "$@" ;;
+        target-allow) target_allow "$@" ;;
+        target-deny) target_deny "$@" ;;
+        target-resize) target_resize "$@" ;;
+        target-list) target_list "$@" ;;
+        target-restore) target_restore "$@" ;;
+        version) show_version "$@" ;;
+        zvol-read|zvol-write) zvol_stream "$@" ;;
+        *) refuse "command $VERB not allowed" ;;
+    esac
+}
+
+main "$@"
