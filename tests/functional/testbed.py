@@ -1,0 +1,312 @@
+"""A ready ZFS host for functional tests: the tools/testbed VM.
+
+Usage in a test::
+
+    from tests.functional import testbed
+
+    class MyTest(testtools.TestCase):
+        def setUp(self):
+            super().setUp()
+            self.zfs_host = self.useFixture(testbed.ZFSHostFixture()).host
+            # self.zfs_host.settings -> dict for the driver
+            rc, out, err = self.zfs_host.admin("zfs list -H -o name")
+
+The VM is started lazily, once per network namespace, by
+``tools/testbed/testbed start`` and left running for the other tests of the
+run; its watchdog stops it when the namespace is abandoned (the test run's
+``unshare --net`` process tree ended).  Tests must run inside a private
+network namespace with only loopback::
+
+    unshare --net sh -c 'ip link set lo up; python -m stestr run ...'
+
+When the testbed cannot be used (not in a private netns, image not built,
+VM does not start) every test using it is skipped with a reason starting
+'ZFS testbed unavailable:', and the reason is also printed to stderr.
+"""
+
+import fcntl
+import json
+import os
+import shlex
+import subprocess
+import sys
+import unittest
+
+import fixtures
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+TESTBED = os.path.join(REPO, "tools", "testbed", "testbed")
+PARENT = "tank/cinder"
+
+_host = None          # the ZFSHost of this process, once started
+_failure = None       # why it could not be had, once tried
+
+
+class ZFSHost(object):
+    """Connection settings and admin access to the running testbed VM."""
+
+    def __init__(self, env):
+        self.env = env
+        self.host = env["ZOL_HOST"]
+        self.port = int(env["ZOL_SSH_PORT"])
+        self.user = env["ZOL_SSH_USER"]
+        self.driver_key = env["ZOL_DRIVER_KEY"]
+        self.admin_key = env["ZOL_ADMIN_KEY"]
+        self.known_hosts = env["ZOL_KNOWN_HOSTS"]
+        self.parent = env["ZOL_PARENT"]
+        self.iscsi_ip = env["ZOL_HOST"]
+        self.iscsi_port = int(env["ZOL_ISCSI_PORT"])
+        self.iscsi_portal = env["ZOL_ISCSI_PORTAL"]
+        self.accel = env.get("ZOL_ACCEL")
+        self.statedir = env["ZOL_TESTBED_STATE"]
+
+    @property
+    def settings(self):
+        """What a driver/executor needs to reach the ZFS host."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "private_key": self.driver_key,
+            "known_hosts": self.known_hosts,
+            "parent": self.parent,
+            "iscsi_ip": self.iscsi_ip,
+            "iscsi_port": self.iscsi_port,
+            "iscsi_portal": self.iscsi_portal,
+        }
+
+    def _ssh(self, key):
+        return ["ssh", "-i", key, "-p", str(self.port),
+                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                "-o", "UserKnownHostsFile=" + self.known_hosts,
+                "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "StrictHostKeyChecking=yes",
+                "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+                "%s@%s" % (self.user, self.host)]
+
+    def admin(self, cmd, input=None, timeout=120):
+        """Run a shell command as root in the guest: (rc, out, err).
+
+        cmd is a string (run by the guest's shell) or an argv list (quoted
+        for it).  Admin commands share one warm SSH connection (a login
+        costs seconds under TCG); the driver key never does.
+        """
+        if not isinstance(cmd, str):
+            cmd = " ".join(shlex.quote(c) for c in cmd)
+        argv = self._ssh(self.admin_key)
+        argv[1:1] = self._admin_mux(argv)
+        return _run(argv + [cmd], input, timeout)
+
+    def _admin_mux(self, argv):
+        """ssh options to share one background master connection.
+
+        The master is started with its stdio on /dev/null: one made by
+        ControlMaster=auto would hold our stdout pipe open.
+        """
+        path = os.path.join(self.statedir, "cm-admin")
+        with open(os.path.join(self.statedir, "cm.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if subprocess.run(argv[:1] + ["-o", "ControlPath=" + path,
+                                          "-O", "check"] + argv[1:],
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode:
+                if os.path.exists(path):
+                    os.unlink(path)
+                subprocess.run(argv[:1] + ["-o", "ControlMaster=yes",
+                                           "-o", "ControlPersist=60",
+                                           "-o", "ControlPath=" + path,
+                                           "-N", "-f"] + argv[1:],
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=120)
+        # without a live master, ControlMaster=no just connects directly
+        return ["-o", "ControlMaster=no", "-o", "ControlPath=" + path]
+
+    def admin_ok(self, cmd, input=None, timeout=120):
+        """admin(), raising with the guest's output unless rc is 0."""
+        rc, out, err = self.admin(cmd, input, timeout)
+        if rc:
+            raise AssertionError("guest command %r failed rc=%d: %s %s"
+                                 % (cmd, rc, out, err))
+        return out
+
+    def driver(self, command, input=None, timeout=120):
+        """Run one command line through the driver key (the wrapper)."""
+        return _run(self._ssh(self.driver_key) + [command], input, timeout)
+
+    # ---- host-side iSCSI initiators (libiscsi, qemu-io) ----
+
+    def iscsi_url(self, iqn, lun=1, chap=None):
+        """iscsi:// URL of a LUN on the forwarded portal (never discovery).
+
+        chap: None or (user, secret).
+        """
+        auth = ""
+        if chap:
+            auth = "%s%%%s@" % chap
+        return "iscsi://%s%s/%s/%d" % (auth, self.iscsi_portal, iqn, lun)
+
+    def iscsi_inq(self, iqn, lun=1, chap=None, initiator=None,
+                  timeout=60):
+        """iscsi-inq against the LUN: (rc, out, err)."""
+        argv = ["iscsi-inq"]
+        if initiator:
+            argv += ["-i", initiator]
+        return _run(argv + [self.iscsi_url(iqn, lun, chap)], None, timeout)
+
+    def iscsi_capacity(self, iqn, lun=1, chap=None, timeout=60):
+        """Size in bytes read with iscsi-readcapacity16, or raise."""
+        rc, out, err = _run(["iscsi-readcapacity16", "-s",
+                             self.iscsi_url(iqn, lun, chap)], None, timeout)
+        if rc:
+            raise AssertionError("readcapacity16 failed: %s %s" % (out, err))
+        return int(out.split()[0])
+
+    def qemu_io(self, iqn, commands, lun=1, chap=None, timeout=120):
+        """qemu-io on the LUN; commands like 'write -P 0xab 0 1M'."""
+        argv = ["qemu-io", "-f", "raw"]
+        for c in commands:
+            argv += ["-c", c]
+        argv.append(self.iscsi_url(iqn, lun, chap))
+        return _run(argv, None, timeout)
+
+    # ---- admin helpers for test set-up ----
+
+    def zfs_names(self):
+        out = self.admin_ok("zfs list -H -o name -r -t all " + self.parent)
+        return out.split()
+
+    def targets(self):
+        return self.admin_ok("tgtadm --lld iscsi --op show --mode target")
+
+    def export(self, tid, iqn, dataset, chap=None):
+        """Export /dev/zvol/<dataset> with raw tgtadm (not the wrapper)."""
+        cmds = ["set -e",
+                "udevadm settle; for i in $(seq 50); do "
+                "[ -e /dev/zvol/%s ] && break; sleep 0.2; done" % dataset,
+                "tgtadm --lld iscsi --op new --mode target --tid %d -T %s"
+                % (tid, iqn),
+                "tgtadm --lld iscsi --op new --mode logicalunit --tid %d "
+                "--lun 1 -b /dev/zvol/%s --bstype rdwr" % (tid, dataset),
+                "tgtadm --lld iscsi --op bind --mode target --tid %d "
+                "-I ALL" % tid]
+        if chap:
+            cmds += ["tgtadm --lld iscsi --op new --mode account --user %s "
+                     "--password %s" % chap,
+                     "tgtadm --lld iscsi --op bind --mode account --tid %d "
+                     "--user %s" % (tid, chap[0])]
+        self.admin_ok("\n".join(cmds))
+
+    def unexport(self, tid, chap_user=None):
+        cmds = ["tgtadm --lld iscsi --op delete --mode target --force "
+                "--tid %d" % tid]
+        if chap_user:
+            cmds.append("tgtadm --lld iscsi --op delete --mode account "
+                        "--user %s" % chap_user)
+        return self.admin("; ".join(cmds))
+
+
+def _run(argv, input, timeout):
+    try:
+        p = subprocess.run(argv, input=input, capture_output=True,
+                           text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return 124, e.stdout or "", "timeout after %s s" % timeout
+    return p.returncode, p.stdout, p.stderr
+
+
+def private_netns_problem():
+    """None if this is a private network namespace, else why not."""
+    # /proc/self/net follows this process's netns (/sys/class/net may not)
+    with open("/proc/self/net/dev") as f:
+        names = [ln.split(":", 1)[0].strip() for ln in f if ":" in ln]
+    others = sorted(n for n in names if n != "lo")
+    if others:
+        return ("not in a private network namespace (interfaces: %s); run "
+                "the tests under: unshare --net sh -c 'ip link set lo up; "
+                "python -m stestr --test-path tests/functional run'"
+                % ", ".join(others))
+    return None
+
+
+def _env_from_testbed():
+    p = subprocess.run([sys.executable, TESTBED, "env", "--json"],
+                       capture_output=True, text=True)
+    if p.returncode:
+        return None
+    return json.loads(p.stdout)
+
+
+def get_host():
+    """The ZFSHost for this process, starting the VM if needed.
+
+    Raises unittest.SkipTest('ZFS testbed unavailable: ...') when it
+    cannot be had.
+    """
+    global _host, _failure
+    if _host is not None:
+        return _host
+    if _failure is None:
+        try:
+            _host = _start()
+        except Exception as e:  # any failure becomes one loud skip reason
+            _failure = "ZFS testbed unavailable: %s" % e
+            sys.stderr.write("\n*** %s ***\n" % _failure)
+            sys.stderr.flush()
+    if _host is None:
+        raise unittest.SkipTest(_failure)
+    return _host
+
+
+def _start():
+    why = os.environ.get("ZOL_TESTBED_UNAVAILABLE")
+    if why:
+        raise RuntimeError(why + " (ZOL_TESTBED_UNAVAILABLE)")
+    why = private_netns_problem()
+    if why:
+        raise RuntimeError(why)
+    if not os.path.exists(TESTBED):
+        raise RuntimeError("%s is missing" % TESTBED)
+    # One start per netns even with parallel test workers: the testbed
+    # serialises on its own state lock; this lock keeps its output tidy.
+    lock = "/run/lock/cinder-zol-testbed-fixture.lock"
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        env = _env_from_testbed()
+        if env is None:
+            p = subprocess.run([sys.executable, TESTBED, "start"],
+                               capture_output=True, text=True, timeout=900)
+            if p.returncode:
+                raise RuntimeError(
+                    "'testbed start' failed (rc=%d): %s" % (
+                        p.returncode, (p.stderr.strip() or
+                                       p.stdout.strip())[-1500:]))
+            env = _env_from_testbed()
+            if env is None:
+                raise RuntimeError("'testbed env' failed after start")
+    host = ZFSHost(env)
+    rc, out, err = host.admin("zfs list -H -o name %s" % host.parent)
+    if rc or out.strip() != host.parent:
+        raise RuntimeError("guest has no %s (rc=%d: %s %s)"
+                           % (host.parent, rc, out, err))
+    return host
+
+
+class ZFSHostFixture(fixtures.Fixture):
+    """Gives .host, a ZFSHost; skips the test when there is none."""
+
+    def setUp(self):
+        # before Fixture.setUp, so SkipTest is not wrapped in
+        # MultipleExceptions and the test is reported as skipped
+        self.host = get_host()
+        super().setUp()
+
+    def _setUp(self):
+        pass
+
+
+def skip_unless_testbed(test):
+    """Call from setUp: the ZFSHost, or skip the test loudly."""
+    return get_host()
