@@ -1,0 +1,274 @@
+"""The driver's export half on a recording executor: argvs, round trips,
+model updates and connection info as Cinder and os-brick read them."""
+
+from cinder import exception
+from cinder import objects
+from cinder.tests.unit import fake_volume
+
+from tests.unit import test_driver_volume
+from tests.unit import test_tgt
+from zol_driver import tgt
+
+P = 'tank/cinder'
+PREFIX = 'iqn.2010-10.org.openstack:'
+INI = 'iqn.1993-08.org.debian:01:abcdef'
+INI2 = 'iqn.1993-08.org.debian:01:fedcba'
+SECRET = test_tgt.SECRET
+
+
+class ExportTestCase(test_driver_volume.DriverTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ex = test_tgt.Recorder()
+        self.drv.executor = self.ex
+        self.set(target_ip_address='192.0.2.20', target_port=3260)
+        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration)
+
+    def vol(self, **kw):
+        vol = self.volume(**kw)
+        self.iqn = PREFIX + vol.name
+        return vol
+
+    def exported(self, **kw):
+        vol = self.vol(**kw)
+        vol.provider_location = '192.0.2.20:3260,3 %s 1' % self.iqn
+        vol.provider_auth = 'CHAP zolu %s' % SECRET
+        return vol
+
+    def attachment(self, initiator):
+        return objects.VolumeAttachment(
+            context=self.ctx, connector={'initiator': initiator},
+            attach_status='attached')
+
+
+class CreateExportTestCase(ExportTestCase):
+
+    def test_create_export_one_round_trip_and_model_update(self):
+        self.ex.on('^target-create ', out='tid=3\n')
+        vol = self.vol()
+        update = self.drv.create_export(self.ctx, vol, {'initiator': INI})
+        self.assertEqual(1, len(self.ex.calls))
+        serial = vol.id.replace('-', '')
+        user = update['provider_auth'].split()[1]
+        self.assertEqual('target-create %s %s/%s %s %s'
+                         % (self.iqn, P, vol.name, serial, user),
+                         self.ex.calls[0])
+        self.assertEqual('192.0.2.20:3260,3 %s 1' % self.iqn,
+                         update['provider_location'])
+        method, user, secret = update['provider_auth'].split()
+        self.assertEqual('CHAP', method)
+        self.assertEqual([secret + '\n'], self.ex.inputs)
+        self.assertNotIn(secret, self.ex.calls[0])
+
+    def test_re_export_keeps_credentials(self):
+        self.ex.on('^target-create ', out='tid=5\n')
+        vol = self.exported()
+        update = self.drv.create_export(self.ctx, vol, None)
+        self.assertEqual('CHAP zolu %s' % SECRET, update['provider_auth'])
+        self.assertEqual([SECRET + '\n'], self.ex.inputs)
+
+    def test_without_chap(self):
+        self.set(use_chap_auth=False)
+        self.ex.on('^target-create ', out='tid=1\n')
+        vol = self.vol()
+        update = self.drv.create_export(self.ctx, vol, None)
+        self.assertIsNone(update['provider_auth'])
+        self.assertEqual([None], self.ex.inputs)
+        self.assertEqual(4, len(self.ex.calls[0].split()))
+
+    def test_secondary_portals_in_location(self):
+        self.set(target_secondary_ip_addresses=['192.0.2.21'])
+        self.ex.on('^target-create ', out='tid=2\n')
+        update = self.drv.create_export(self.ctx, self.vol(), None)
+        self.assertTrue(update['provider_location'].startswith(
+            '192.0.2.20:3260;192.0.2.21:3260,2 '))
+
+    def test_failure_becomes_backend_error(self):
+        self.ex.on('^target-create ', err='zvol never appeared',
+                   exit_code=1)
+        exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                self.drv.create_export, self.ctx, self.vol(),
+                                None)
+        self.assertIn('zvol never appeared', str(exc))
+
+    def test_old_prefix_kept_for_an_exported_volume(self):
+        vol = self.vol()
+        vol.provider_location = '192.0.2.20:3260,3 iqn.old:%s 1' % vol.name
+        self.set(target_prefix='iqn.new:')
+        self.ex.on('^target-create ', out='tid=3\n')
+        self.drv.create_export(self.ctx, vol, None)
+        self.drv.remove_export(self.ctx, vol)
+        self.assertEqual(['iqn.old:' + vol.name] * 2,
+                         [c.split()[1] for c in self.ex.calls])
+
+
+class ConnectionTestCase(ExportTestCase):
+
+    def test_initialize_connection_one_round_trip(self):
+        vol = self.exported()
+        info = self.drv.initialize_connection(vol, {'initiator': INI})
+        self.assertEqual(['target-allow %s %s' % (self.iqn, INI)],
+                         self.ex.calls)
+        self.assertEqual('iscsi', info['driver_volume_type'])
+        self.assertEqual({'target_discovered': False,
+                          'target_portal': '192.0.2.20:3260',
+                          'target_iqn': self.iqn,
+                          'target_lun': 1,
+                          'volume_id': vol.id,
+                          'encrypted': False,
+                          'auth_method': 'CHAP',
+                          'auth_username': 'zolu',
+                          'auth_password': SECRET}, info['data'])
+
+    def test_same_as_cinders_own_parser(self):
+        """Our info matches ISCSIDriver._get_iscsi_properties on our model."""
+        self.set(target_secondary_ip_addresses=['192.0.2.21'])
+        self.ex.on('^target-create ', out='tid=2\n')
+        vol = self.vol()
+        vol.update(self.drv.create_export(self.ctx, vol, None))
+        ours = self.drv.initialize_connection(
+            vol, {'initiator': INI, 'multipath': True})['data']
+        theirs = self.drv._get_iscsi_properties(vol, multipath=True)
+        self.assertEqual(theirs, ours)
+        self.assertEqual(['192.0.2.20:3260', '192.0.2.21:3260'],
+                         ours['target_portals'])
+        self.assertEqual([self.iqn] * 2, ours['target_iqns'])
+        self.assertEqual([1, 1], ours['target_luns'])
+
+    def test_multipath_single_portal_gives_lists(self):
+        info = self.drv.initialize_connection(
+            self.exported(), {'initiator': INI, 'multipath': True})['data']
+        self.assertEqual(['192.0.2.20:3260'], info['target_portals'])
+
+    def test_terminate_denies_and_says_not_shared(self):
+        vol = self.exported()
+        vol.volume_attachment = objects.VolumeAttachmentList(
+            objects=[self.attachment(INI)])
+        self.assertFalse(self.drv.terminate_connection(
+            vol, {'initiator': INI}))
+        self.assertEqual(['target-deny %s %s' % (self.iqn, INI)],
+                         self.ex.calls)
+
+    def test_terminate_force_detach_without_connector(self):
+        vol = self.exported()
+        self.assertFalse(self.drv.terminate_connection(vol, None,
+                                                       force=True))
+        self.assertEqual([], self.ex.calls)
+
+    def test_terminate_multiattach_other_host_keeps_the_export(self):
+        vol = self.exported(multiattach=True)
+        vol.volume_attachment = objects.VolumeAttachmentList(
+            objects=[self.attachment(INI), self.attachment(INI2)])
+        self.assertTrue(self.drv.terminate_connection(
+            vol, {'initiator': INI}))
+        self.assertEqual(['target-deny %s %s' % (self.iqn, INI)],
+                         self.ex.calls)
+
+    def test_terminate_multiattach_same_host_keeps_the_initiator(self):
+        vol = self.exported(multiattach=True)
+        vol.volume_attachment = objects.VolumeAttachmentList(
+            objects=[self.attachment(INI), self.attachment(INI)])
+        self.assertTrue(self.drv.terminate_connection(
+            vol, {'initiator': INI}))
+        self.assertEqual([], self.ex.calls)
+
+    def test_terminate_twice_on_a_removed_target_succeeds(self):
+        vol = self.exported()
+        self.ex.on('^target-deny ', err='no such target', exit_code=22)
+        self.ex.on('^target-list', out='')
+        self.drv.terminate_connection(vol, {'initiator': INI})
+        self.drv.terminate_connection(vol, {'initiator': INI})
+        self.assertEqual(4, len(self.ex.calls))
+
+
+class RemoveExportTestCase(ExportTestCase):
+
+    def test_one_round_trip_and_idempotent(self):
+        vol = self.exported()
+        self.drv.remove_export(self.ctx, vol)
+        self.drv.remove_export(self.ctx, vol)
+        self.assertEqual(['target-delete ' + self.iqn] * 2, self.ex.calls)
+
+    def test_never_exported_volume(self):
+        vol = self.vol()
+        self.drv.remove_export(self.ctx, vol)
+        self.assertEqual(['target-delete ' + self.iqn], self.ex.calls)
+
+    def test_failure_is_reported(self):
+        self.ex.on('^target-delete ', err='still connected after force',
+                   exit_code=1)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.remove_export, self.ctx, self.exported())
+
+
+class EnsureExportTestCase(ExportTestCase):
+
+    def volumes(self, n):
+        vols = []
+        for i in range(n):
+            vol = fake_volume.fake_volume_obj(
+                self.ctx, id='00000000-0000-0000-0000-%012d' % i)
+            vol.provider_location = '192.0.2.20:3260,%d %s%s 1' % (
+                i + 1, PREFIX, vol.name)
+            vol.provider_auth = 'CHAP zolu%d %s' % (i, SECRET)
+            vols.append(vol)
+        return vols
+
+    def test_startup_with_n_volumes_is_one_round_trip(self):
+        vols = self.volumes(30)
+        self.ex.on('^target-restore', out=''.join(
+            '%s%s ok\n' % (PREFIX, v.name) for v in vols))
+        for vol in vols:
+            self.drv.ensure_export(self.ctx, vol)
+        self.assertEqual(['target-restore'], self.ex.calls)
+
+    def test_missing_target_recreated_with_its_credentials(self):
+        vols = self.volumes(3)
+        self.ex.on('^target-restore', out='%s%s ok\n%s%s failed\n' % (
+            PREFIX, vols[0].name, PREFIX, vols[1].name))
+        self.ex.on('^target-create ', out='tid=4\n')
+        for vol in vols:
+            self.drv.ensure_export(self.ctx, vol)
+        creates = self.ex.commands('target-create')
+        self.assertEqual([' zolu1', ' zolu2'],
+                         [c[c.rindex(' '):] for c in creates])
+        self.assertEqual(3, len(self.ex.calls))
+
+    def test_set_initialized_ends_the_window(self):
+        vols = self.volumes(1)
+        self.ex.on('^target-restore', out='%s%s ok\n' % (PREFIX,
+                                                         vols[0].name))
+        self.drv.ensure_export(self.ctx, vols[0])
+        self.drv.set_initialized()
+        self.assertTrue(self.drv.initialized)
+        self.drv.ensure_export(self.ctx, vols[0])
+        self.assertEqual(['target-restore'] * 2, self.ex.calls)
+
+    def test_ensure_exports_bulk(self):
+        vols = self.volumes(4)
+        self.ex.on('^target-restore', out='%s%s ok\n' % (PREFIX,
+                                                         vols[0].name))
+        self.ex.on('^target-create ', out='tid=4\n')
+        recreated = self.drv.ensure_exports(self.ctx, vols)
+        self.assertEqual([PREFIX + v.name for v in vols[1:]], recreated)
+        self.assertEqual(4, len(self.ex.calls))
+
+    def test_restore_failure_is_a_backend_error(self):
+        self.ex.on('^target-restore', err='tgtd down', exit_code=1)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.ensure_export, self.ctx,
+                          self.volumes(1)[0])
+
+
+class ResizeTestCase(ExportTestCase):
+
+    def test_extend_of_exported_volume_resizes_the_lun(self):
+        vol = self.exported()
+        self.drv.extend_volume(vol, 2)
+        self.assertEqual('target-resize ' + self.iqn, self.ex.calls[-1])
+
+    def test_extend_of_unexported_volume_sends_no_resize(self):
+        vol = self.vol()
+        self.drv.extend_volume(vol, 2)
+        self.assertEqual([], self.ex.commands('target-'))

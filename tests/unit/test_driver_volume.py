@@ -1,0 +1,530 @@
+"""The driver's set-up and volume half, on a recording executor."""
+
+from unittest import mock
+
+from cinder import context
+from cinder import exception
+from cinder.tests.unit import fake_snapshot
+from cinder.tests.unit import fake_volume
+from cinder.volume import configuration
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+import testtools
+
+from tests.unit import test_zfs
+from tests.unit.test_zfs import FakeExecutor
+from tests.unit.test_zfs import getout
+from tests.unit.test_zfs import listing
+from tests.unit.test_zfs import space_row
+from zol_driver import driver
+from zol_driver import zfs
+
+P = 'tank/cinder'
+GROUP = 'zol_unit'
+GiB = zfs.GiB
+
+
+class DriverTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cfg = self.useFixture(config_fixture.Config(cfg.CONF))
+        conf = configuration.Configuration(driver.driver.volume_opts,
+                                           config_group=GROUP)
+        self.drv = driver.ZFSonLinuxISCSIDriver(configuration=conf)
+        self.set(san_ip='192.0.2.10', san_private_key='/k',
+                 zol_parent_dataset=P, volume_backend_name='zolbe')
+        self.ex = FakeExecutor()
+        self.drv.executor = self.ex
+        self.drv.zfs = zfs.ZFSHost(self.ex, P, busy_retries=2,
+                                   busy_interval=0)
+        self.drv.zfs.garbage_suspected = False
+        self.ctx = context.get_admin_context()
+
+    def set(self, **kw):
+        for key, value in kw.items():
+            self.cfg.config(group=GROUP, **{key: value})
+
+    def volume(self, size=1, specs=None, **kw):
+        vol = fake_volume.fake_volume_obj(self.ctx, size=size, **kw)
+        if specs is not None:
+            vol.volume_type = fake_volume.fake_volume_type_obj(
+                self.ctx, extra_specs=specs)
+        return vol
+
+    def snapshot(self, vol, **kw):
+        return fake_snapshot.fake_snapshot_obj(
+            self.ctx, volume=vol, volume_id=vol.id, volume_size=vol.size,
+            **kw)
+
+
+class SetupTestCase(DriverTestCase):
+
+    def _setup(self):
+        with mock.patch.object(driver.ssh.SSHExecutor,
+                               'from_configuration') as from_conf, \
+                mock.patch.object(driver.tgt, 'TgtTargets') as targets:
+            from_conf.return_value = self.ex
+            self.drv.do_setup(self.ctx)
+        return targets
+
+    def test_do_setup_builds_host_objects(self):
+        targets = self._setup()
+        self.assertIs(self.ex, self.drv.executor)
+        self.assertEqual(P, self.drv.zfs.parent)
+        targets.assert_called_once_with(self.ex, self.drv.configuration)
+        self.assertEqual([], self.ex.calls, 'do_setup sends nothing')
+
+    def test_bad_options_are_named(self):
+        cases = [({'zol_parent_dataset': '/tank/c'}, 'zol_parent_dataset'),
+                 ({'zol_parent_dataset': 'tank'}, 'pool root'),
+                 ({'zol_parent_dataset': 'tank/a b'}, 'zol_parent_dataset'),
+                 ({'san_ip': ''}, 'san_ip'),
+                 ({'zol_volblocksize': '3K'}, 'zol_volblocksize'),
+                 ({'zol_volblocksize': '1M'}, 'zol_volblocksize'),
+                 ({'zol_compression': 'lz4;reboot'}, 'zol_compression'),
+                 ({'zol_zvol_properties': {'mountpoint': '/'}},
+                  'zol_zvol_properties'),
+                 ({'max_over_subscription_ratio': '0.5'},
+                  'max_over_subscription_ratio')]
+        for override, word in cases:
+            self.cfg.config(group=GROUP, zol_parent_dataset=P,
+                            san_ip='192.0.2.10', zol_volblocksize=None,
+                            zol_compression=None, zol_zvol_properties={},
+                            max_over_subscription_ratio='20.0')
+            self.set(**override)
+            exc = self.assertRaises(exception.InvalidConfigurationValue,
+                                    self._setup)
+            self.assertIn(word, str(exc))
+
+    def test_good_options(self):
+        self.set(zol_volblocksize='16K', zol_compression='zstd-3',
+                 zol_zvol_properties={'sync': 'always'},
+                 max_over_subscription_ratio='auto')
+        self._setup()
+
+    def test_check_for_setup_error_ok(self):
+        self.ex.on('zfs list', out='%s\tfilesystem\t10\t%d\n' % (P, GiB))
+        self.drv.check_for_setup_error()
+        self.assertEqual(['zfs list -H -p -o name,type,used,avail ' + P],
+                         self.ex.calls)
+
+    def test_check_for_setup_error_problems(self):
+        cases = [
+            ("cannot open '%s': dataset does not exist\n" % P, 1,
+             'does not exist'),
+            ('zfswrapper: refused: dataset outside parents\n', 126,
+             'parents'),
+            ('zfs: command not found\n', 127, 'cannot run zfs'),
+        ]
+        for err, code, word in cases:
+            self.ex.rules = []
+            self.ex.on('zfs list', err=err, exit_code=code)
+            exc = self.assertRaises(exception.VolumeDriverException,
+                                    self.drv.check_for_setup_error)
+            self.assertIn(word, str(exc))
+
+    def test_check_for_setup_error_not_a_filesystem(self):
+        self.ex.on('zfs list', out='%s\tvolume\t10\t10\n' % P)
+        exc = self.assertRaises(exception.InvalidConfigurationValue,
+                                self.drv.check_for_setup_error)
+        self.assertIn('must be a filesystem', str(exc))
+
+
+class CreateDeleteTestCase(DriverTestCase):
+
+    def test_create_volume_thin_default_one_command(self):
+        vol = self.volume(size=2)
+        self.assertIsNone(self.drv.create_volume(vol))
+        self.assertEqual(
+            ['zfs create -s -V %d -o zol:cinder_id=%s -o zol:managed=yes '
+             '%s/%s' % (2 * GiB, vol.id, P, vol.name)], self.ex.calls)
+
+    def test_create_volume_options_and_specs(self):
+        self.set(san_thin_provision=False, zol_volblocksize='16K',
+                 zol_compression='lz4',
+                 zol_zvol_properties={'sync': 'always'})
+        vol = self.volume(specs={'zol:compression': 'zstd',
+                                 'zol:logbias': 'throughput',
+                                 'zol:volblocksize': '64K'})
+        self.drv.create_volume(vol)
+        cmd = self.ex.calls[0]
+        self.assertTrue(cmd.startswith('zfs create -V %d -b 65536 ' % GiB))
+        for word in ('compression=zstd', 'logbias=throughput',
+                     'sync=always'):
+            self.assertIn(' -o %s ' % word, cmd)
+
+    def test_thin_thick_precedence(self):
+        self.set(zol_sparse=False)
+        self.drv.create_volume(self.volume())
+        self.assertNotIn(' -s ', self.ex.calls[-1])
+        self.drv.create_volume(self.volume(specs={'provisioning:type':
+                                                  'thin'}))
+        self.assertIn(' -s ', self.ex.calls[-1])
+        self.drv.create_volume(self.volume(specs={'provisioning:type':
+                                                  'thin',
+                                                  'zol:sparse':
+                                                  '<is> False'}))
+        self.assertNotIn(' -s ', self.ex.calls[-1])
+
+    def test_bad_spec_is_invalid_input(self):
+        for specs in ({'zol:volblocksize': '5K'},
+                      {'zol:compression': 'a b'}):
+            self.assertRaises(exception.InvalidInput, self.drv.create_volume,
+                              self.volume(specs=specs))
+        self.assertEqual([], self.ex.calls)
+
+    def test_create_volume_resumes_own_interrupted_create(self):
+        vol = self.volume()
+        self.ex.on('zfs create', err=test_zfs.EXISTS % 'x', exit_code=1)
+        self.ex.on('zfs get', out='zol:cinder_id\t%s\tlocal\n' % vol.id)
+        self.drv.create_volume(vol)
+
+    def test_create_volume_someone_elses_fails(self):
+        self.ex.on('zfs create', err=test_zfs.EXISTS % 'x', exit_code=1)
+        self.ex.on('zfs get', out='zol:cinder_id\tother\tlocal\n')
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.create_volume, self.volume())
+
+    def test_delete_volume_one_command(self):
+        vol = self.volume()
+        self.drv.delete_volume(vol)
+        self.assertEqual(['zfs destroy -r %s/%s' % (P, vol.name)],
+                         self.ex.calls)
+
+    def test_delete_gone_volume_succeeds(self):
+        self.ex.on('destroy', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.drv.delete_volume(self.volume())
+
+    def test_delete_gone_clone_drops_its_temporary_snapshot(self):
+        vol = self.volume(source_volid='src-id')
+        self.ex.on('destroy -r', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.drv.delete_volume(vol)
+        self.assertEqual('zfs destroy -d %s/volume-src-id@zol-clone-%s'
+                         % (P, vol.name), self.ex.calls[-1])
+
+    def test_delete_volume_with_clones_hides(self):
+        vol = self.volume()
+        self.ex.on('destroy', err=test_zfs.CLONES % ('x', 'y'), exit_code=1)
+        self.drv.delete_volume(vol)
+        self.assertEqual('zfs rename %s/%s %s/zol-deleted-%s'
+                         % (P, vol.name, P, vol.name), self.ex.calls[-1])
+
+    def test_delete_busy_volume(self):
+        self.ex.on('destroy', err=test_zfs.BUSY % 'x', exit_code=1)
+        exc = self.assertRaises(exception.VolumeIsBusy,
+                                self.drv.delete_volume, self.volume())
+        self.assertEqual(2, len(self.ex.calls))
+        self.assertIn('still busy after 2 attempts', str(exc))
+
+    def test_transport_error(self):
+        def broken(*a, **k):
+            raise driver.errors.TransportError('host', 'refused')
+        self.drv.zfs.executor = broken
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.create_volume, self.volume())
+
+
+class SnapshotCloneTestCase(DriverTestCase):
+
+    def test_create_snapshot_one_command(self):
+        vol = self.volume()
+        snap = self.snapshot(vol)
+        self.drv.create_snapshot(snap)
+        self.assertEqual(['zfs snapshot -o zol:cinder_id=%s -o '
+                          'zol:managed=yes %s/%s@%s'
+                          % (snap.id, P, vol.name, snap.name)],
+                         self.ex.calls)
+
+    def test_delete_snapshot_deferred(self):
+        vol = self.volume()
+        snap = self.snapshot(vol)
+        self.drv.delete_snapshot(snap)
+        self.ex.on('destroy', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.drv.delete_snapshot(snap)
+        self.assertEqual(['zfs destroy -d %s/%s@%s'
+                          % (P, vol.name, snap.name)] * 2, self.ex.calls)
+
+    def test_delete_busy_snapshot(self):
+        self.ex.on('destroy', err=test_zfs.BUSY % 'x', exit_code=1)
+        vol = self.volume()
+        self.assertRaises(exception.SnapshotIsBusy,
+                          self.drv.delete_snapshot, self.snapshot(vol))
+
+    def test_volume_from_snapshot_same_size_one_command(self):
+        src = self.volume(size=1)
+        snap = self.snapshot(src)
+        vol = self.volume(size=1)
+        self.drv.create_volume_from_snapshot(vol, snap)
+        self.assertEqual(['zfs clone -o zol:cinder_id=%s -o zol:managed=yes'
+                          ' %s/%s@%s %s/%s' % (vol.id, P, src.name,
+                                               snap.name, P, vol.name)],
+                         self.ex.calls)
+
+    def test_volume_from_snapshot_larger_thick_one_command(self):
+        self.set(san_thin_provision=False)
+        src = self.volume(size=1)
+        snap = self.snapshot(src)
+        vol = self.volume(size=3)
+        self.drv.create_volume_from_snapshot(vol, snap)
+        self.assertEqual(1, len(self.ex.calls))
+        self.assertIn('-o volsize=%d' % (3 * GiB), self.ex.calls[0])
+        self.assertIn('-o refreservation=auto', self.ex.calls[0])
+
+    def test_clone_volume(self):
+        src = self.volume(size=1)
+        vol = self.volume(size=2)
+        self.drv.create_cloned_volume(vol, src)
+        tmp = '%s/%s@zol-clone-%s' % (P, src.name, vol.name)
+        self.assertEqual(
+            ['zfs snapshot ' + tmp,
+             'zfs clone -o volsize=%d -o zol:cinder_id=%s -o '
+             'zol:managed=yes %s %s/%s' % (2 * GiB, vol.id, tmp, P,
+                                           vol.name),
+             'zfs destroy -d ' + tmp], self.ex.calls)
+
+    def test_extend(self):
+        vol = self.volume(size=1)
+        self.drv.extend_volume(vol, 5)
+        self.assertEqual(['zfs set volsize=%d %s/%s'
+                          % (5 * GiB, P, vol.name)], self.ex.calls)
+
+    def test_extend_tells_export_half(self):
+        vol = self.volume(size=1)
+        self.drv._export_resized = mock.Mock()
+        self.drv.extend_volume(vol, 2)
+        self.drv._export_resized.assert_called_once_with(vol)
+
+    def test_revert(self):
+        self.assertFalse(self.drv.snapshot_revert_use_temp_snapshot())
+        vol = self.volume(size=1)
+        snap = self.snapshot(vol)
+        self.drv.revert_to_snapshot(self.ctx, vol, snap)
+        self.assertEqual(['zfs rollback %s/%s@%s' % (P, vol.name, snap.name)],
+                         self.ex.calls)
+
+    def test_revert_after_extend_restores_size(self):
+        vol = self.volume(size=1)
+        snap = self.snapshot(vol)
+        vol.size = 4
+        self.drv.revert_to_snapshot(self.ctx, vol, snap)
+        self.assertEqual('zfs set volsize=%d %s/%s'
+                         % (4 * GiB, P, vol.name), self.ex.calls[-1])
+
+    def test_revert_refused_when_newer_snapshots(self):
+        vol = self.volume()
+        snap = self.snapshot(vol)
+        self.ex.on('rollback', err=test_zfs.NEWER % (
+            'x@a', '%s/%s@zol-clone-volume-9' % (P, vol.name)), exit_code=1)
+        exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                self.drv.revert_to_snapshot, self.ctx, vol,
+                                snap)
+        self.assertIn('zol-clone-volume-9', str(exc))
+        self.assertIn('Create a volume from the snapshot', str(exc))
+
+
+class StatsTestCase(DriverTestCase):
+
+    def test_stats_from_one_listing(self):
+        self.drv.zfs.garbage_suspected = True
+        self.ex.on('zfs list', out=listing(
+            space_row(P, 'filesystem', used=10 * GiB, avail=90 * GiB),
+            space_row(P + '/volume-a', volsize=30 * GiB, owner='a',
+                      managed='yes'),
+            space_row(P + '/volume-b', volsize=50 * GiB,
+                      origin=P + '/zol-deleted-c@s'),
+            space_row(P + '/zol-deleted-c', volsize=70 * GiB)))
+        stats = self.drv.get_volume_stats(refresh=True)
+        self.assertEqual(1, len(self.ex.calls), 'one listing, no garbage')
+        pool = stats['pools'][0]
+        self.assertEqual('zolbe', stats['volume_backend_name'])
+        self.assertEqual(self.drv.VERSION, stats['driver_version'])
+        self.assertEqual('iSCSI', stats['storage_protocol'])
+        self.assertEqual(100.0, pool['total_capacity_gb'])
+        self.assertEqual(90.0, pool['free_capacity_gb'])
+        self.assertEqual(80.0, pool['provisioned_capacity_gb'])
+        self.assertEqual(2, pool['total_volumes'])
+        for key in ('thin_provisioning_support', 'thick_provisioning_support',
+                    'multiattach', 'online_extend_support'):
+            self.assertTrue(pool[key], key)
+        self.assertEqual(20.0, pool['max_over_subscription_ratio'])
+        self.assertEqual(0, pool['reserved_percentage'])
+        self.assertEqual('lz4', pool['zol_compression'])
+        self.assertEqual('up', pool['backend_state'])
+        # cached
+        self.drv.get_volume_stats()
+        self.assertEqual(1, len(self.ex.calls))
+
+    def test_stats_collect_garbage_from_same_listing(self):
+        self.ex.on('zfs list', out=listing(
+            space_row(P, 'filesystem'),
+            space_row(P + '/zol-deleted-c', volsize=GiB)))
+        self.drv.get_volume_stats(refresh=True)
+        self.assertEqual(['zfs destroy -r %s/zol-deleted-c' % P],
+                         self.ex.commands('zfs destroy'))
+        self.assertEqual(1, len(self.ex.commands('zfs list')))
+
+    def test_stats_host_down(self):
+        self.ex.on('zfs list', err='boom', exit_code=1)
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertEqual('down', pool['backend_state'])
+        self.assertEqual(0, pool['free_capacity_gb'])
+
+
+class ManageTestCase(DriverTestCase):
+
+    def test_manage_existing_get_size_and_manage(self):
+        vol = self.volume()
+        self.ex.on('zfs get', out=getout('type', 'volume', 'volsize',
+                                         GiB + 1, 'zol:cinder_id', '-',
+                                         'zol:managed', '-'))
+        ref = {'source-name': 'legacy-disk'}
+        self.assertEqual(2, self.drv.manage_existing_get_size(vol, ref))
+        self.drv.manage_existing(vol, ref)
+        self.assertEqual(
+            ['zfs rename %s/legacy-disk %s/%s' % (P, P, vol.name),
+             'zfs set zol:cinder_id=%s zol:managed=yes %s/%s'
+             % (vol.id, P, vol.name)], self.ex.calls[-2:])
+
+    def test_manage_full_name_and_bad_refs(self):
+        vol = self.volume()
+        self.ex.on('zfs get', out=getout('type', 'volume', 'volsize', GiB))
+        self.assertEqual(1, self.drv.manage_existing_get_size(
+            vol, {'source-name': P + '/disk'}))
+        for ref in ({}, {'source-name': 'other/pool/disk'},
+                    {'source-name': 'zol-deleted-x'},
+                    {'source-name': 'a@b'}):
+            self.assertRaises(exception.ManageExistingInvalidReference,
+                              self.drv.manage_existing_get_size, vol, ref)
+
+    def test_manage_missing_or_filesystem(self):
+        vol = self.volume()
+        self.ex.on('zfs get', err=test_zfs.NOT_FOUND % 'x', exit_code=1,
+                   times=1)
+        self.ex.on('zfs get', out='type\tfilesystem\tlocal\n')
+        for _i in range(2):
+            self.assertRaises(exception.ManageExistingInvalidReference,
+                              self.drv.manage_existing_get_size, vol,
+                              {'source-name': 'x'})
+
+    def test_manage_owned_by_another(self):
+        self.ex.on('zfs get', out=getout('type', 'volume', 'volsize', 1,
+                                         'zol:cinder_id', 'other',
+                                         'zol:managed', 'yes'))
+        self.assertRaises(exception.ManageExistingAlreadyManaged,
+                          self.drv.manage_existing, self.volume(),
+                          {'source-name': 'x'})
+
+    def test_unmanage(self):
+        vol = self.volume()
+        self.drv.unmanage(vol)
+        self.assertEqual(['zfs set zol:managed=no %s/%s' % (P, vol.name)],
+                         self.ex.calls)
+
+    def test_unmanage_gone(self):
+        self.ex.on('zfs set', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.ex.on('zfs list', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.drv.unmanage(self.volume())
+
+    def test_manage_snapshot(self):
+        vol = self.volume()
+        snap = self.snapshot(vol)
+        self.ex.on('zfs get', out=getout('type', 'snapshot', 'volsize', GiB))
+        ref = {'source-name': 'daily'}
+        self.assertEqual(1, self.drv.manage_existing_snapshot_get_size(
+            snap, ref))
+        self.drv.manage_existing_snapshot(snap, ref)
+        self.assertEqual(
+            ['zfs rename %s/%s@daily %s/%s@%s' % (P, vol.name, P, vol.name,
+                                                  snap.name),
+             'zfs set zol:cinder_id=%s zol:managed=yes %s/%s@%s'
+             % (snap.id, P, vol.name, snap.name)], self.ex.calls[-2:])
+        self.assertRaises(exception.ManageExistingInvalidReference,
+                          self.drv.manage_existing_snapshot, snap,
+                          {'source-name': 'other-vol@daily'})
+        self.assertRaises(exception.ManageExistingInvalidReference,
+                          self.drv.manage_existing_snapshot, snap,
+                          {'source-name': 'zol-clone-x'})
+
+    def test_unmanage_snapshot(self):
+        vol = self.volume()
+        snap = self.snapshot(vol)
+        self.drv.unmanage_snapshot(snap)
+        self.assertEqual(['zfs set zol:managed=no %s/%s@%s'
+                          % (P, vol.name, snap.name)], self.ex.calls)
+
+    def test_get_manageable_volumes(self):
+        managed = self.volume()
+        self.ex.on('zfs list', out=listing(
+            space_row(P, 'filesystem'),
+            space_row(P + '/' + managed.name, volsize=GiB),
+            space_row(P + '/legacy', volsize=3 * GiB - 5),
+            space_row(P + '/orphan', volsize=GiB, owner='gone-id',
+                      managed='yes'),
+            space_row(P + '/zol-deleted-x', volsize=GiB)))
+        entries = self.drv.get_manageable_volumes(
+            [{'id': managed.id}], None, 1000, 0, ['size'], ['desc'])
+        self.assertEqual(1, len(self.ex.calls))
+        by_name = {e['reference']['source-name']: e for e in entries}
+        self.assertEqual({managed.name, 'legacy', 'orphan'}, set(by_name))
+        self.assertEqual('legacy', entries[0]['reference']['source-name'])
+        self.assertEqual(3, by_name['legacy']['size'])
+        self.assertTrue(by_name['legacy']['safe_to_manage'])
+        self.assertFalse(by_name[managed.name]['safe_to_manage'])
+        self.assertEqual(managed.id, by_name[managed.name]['cinder_id'])
+        self.assertFalse(by_name['orphan']['safe_to_manage'])
+        self.assertIn('gone-id', by_name['orphan']['reason_not_safe'])
+
+    def test_get_manageable_snapshots_skips_temporary_and_deferred(self):
+        snap = 'snapshot'
+        rows = [(P + '/v', 'volume', GiB, 0, '-', '-', 'vid', 'yes'),
+                # inherits zol: properties from v: not owned by anyone
+                (P + '/v@daily', snap, GiB, 0, 'off', '-', 'vid', 'yes'),
+                (P + '/v@mine', snap, GiB, 0, 'off', '-', 'sid', 'yes'),
+                (P + '/v@zol-clone-w', snap, GiB, 0, 'off', P + '/w', '-',
+                 '-'),
+                (P + '/v@gone', snap, GiB, 0, 'on', P + '/x', '-', '-'),
+                (P + '/zol-deleted-y@s', snap, GiB, 0, 'off', '-', '-', '-'),
+                (P + '@parentsnap', snap, '-', 0, 'off', '-', '-', '-')]
+        self.ex.on('zfs list', out=listing(*rows))
+        entries = self.drv.get_manageable_snapshots([{'id': 'sid'}], None,
+                                                    10, 0, ['size'], ['asc'])
+        self.assertEqual(['zfs list -H -p -r -d 2 -t volume,snapshot -o '
+                          + ','.join(zfs.SNAPSHOT_FIELDS) + ' ' + P],
+                         self.ex.calls)
+        by_name = {e['reference']['source-name']: e for e in entries}
+        self.assertEqual({'daily', 'mine'}, set(by_name))
+        self.assertTrue(by_name['daily']['safe_to_manage'])
+        self.assertEqual({'source-name': 'v'},
+                         by_name['daily']['source_reference'])
+        self.assertFalse(by_name['mine']['safe_to_manage'])
+        self.assertEqual('sid', by_name['mine']['cinder_id'])
+
+
+class RetypeTestCase(DriverTestCase):
+
+    def test_retype_in_place(self):
+        vol = self.volume(specs={'zol:compression': 'lz4'})
+        self.ex.on('zfs get -H -p -o property,value,source volblocksize',
+                   out='volblocksize\t8192\tlocal\n')
+        self.ex.on('zfs get -H -p -o property,value,source compression',
+                   out='compression\toff\tlocal\n')
+        new_type = {'id': 'new', 'extra_specs': {'zol:sync': 'always',
+                                                 'zol:sparse': 'False'}}
+        diff = {'extra_specs': {'zol:compression': ('lz4', None),
+                                'zol:sync': (None, 'always')}}
+        self.assertEqual((True, None), self.drv.retype(
+            self.ctx, vol, new_type, diff, {'host': 'h'}))
+        self.assertEqual('zfs get -H -p -o property,value,source compression '
+                         + P, self.ex.calls[1])
+        self.assertEqual('zfs set compression=off refreservation=auto '
+                         'sync=always %s/%s' % (P, vol.name),
+                         self.ex.calls[2])
+
+    def test_retype_refuses_new_volblocksize(self):
+        vol = self.volume()
+        self.ex.on('zfs get', out='volblocksize\t8192\tlocal\n')
+        new_type = {'id': 'new', 'extra_specs': {'zol:volblocksize': '64K'}}
+        self.assertEqual((False, None), self.drv.retype(
+            self.ctx, vol, new_type, {}, {'host': 'h'}))
+        self.assertEqual(1, len(self.ex.calls))

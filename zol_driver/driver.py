@@ -1,0 +1,784 @@
+"""Cinder volume driver: ZFS zvols on a remote ZFS-on-Linux host, exported
+with tgt over iSCSI.
+
+Thin glue: volume management lives in ``zfs.ZFSHost``, export in
+``tgt.TgtTargets``, transport in ``ssh.SSHExecutor``. This module maps
+Cinder's driver interface onto them and maps their errors onto Cinder's.
+"""
+
+import contextlib
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from cinder.common import constants
+from cinder import exception
+from cinder.i18n import _
+from cinder import interface
+from cinder.volume import driver
+from cinder.volume.drivers.san import san
+from cinder.volume import volume_utils
+
+from zol_driver import errors
+from zol_driver import image_transfer
+from zol_driver import options
+from zol_driver import ssh
+from zol_driver import tgt
+from zol_driver import zfs
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+
+def _spec_bool(value):
+    """Extra-spec truth: 'True', '<is> True', 'yes', '1', 'on'."""
+    text = str(value).replace('<is>', '').strip().lower()
+    return text in ('true', 'yes', '1', 'on')
+
+
+def _gib(size):
+    return round(size / float(zfs.GiB), 2)
+
+
+@interface.volumedriver
+class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
+    """One zvol per Cinder volume on a ZFS host reached over SSH.
+
+    Version history:
+        1.0.0 - first release
+    """
+
+    VERSION = '1.0.0'
+    CI_WIKI_NAME = 'cinder-zol'
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.configuration.append_config_values(options.zol_opts)
+        self.configuration.append_config_values(san.san_opts)
+        self.executor = None
+        self.zfs = None
+        self.targets = None
+
+    @staticmethod
+    def get_driver_options():
+        return options.zol_opts + options.cinder_consumed_opts()
+
+    # ------------------------------------------------------------------
+    # Set-up
+    # ------------------------------------------------------------------
+
+    def do_setup(self, context):
+        """Check the options, then build the executor and host objects."""
+        parent = self._checked_options()
+        conf = self.configuration
+        LOG.info('do_setup: ZFS host %(host)s, parent %(parent)s',
+                 {'host': conf.san_ip, 'parent': parent})
+        self.executor = ssh.SSHExecutor.from_configuration(conf)
+        self.zfs = zfs.ZFSHost(self.executor, parent,
+                               busy_retries=conf.zol_busy_retries)
+        self.targets = tgt.TgtTargets(self.executor, conf)
+
+    def check_for_setup_error(self):
+        """The parent must exist, be a filesystem and answer via the wrapper.
+
+        One round trip: ``zfs list`` of the parent through the wrapper.
+        """
+        parent = self.zfs.parent
+        host = self.configuration.san_ip
+        try:
+            info = self.zfs.parent_info()
+        except errors.DatasetNotFound:
+            msg = (_('zol_parent_dataset %(p)s does not exist on the ZFS '
+                     'host %(h)s: create it (zfs create %(p)s).')
+                   % {'p': parent, 'h': host})
+            raise exception.VolumeDriverException(message=msg)
+        except errors.WrapperRefused as exc:
+            msg = (_('The wrapper on %(h)s refused to list %(p)s (is it in '
+                     'the wrapper\'s "parents"?): %(e)s')
+                   % {'h': host, 'p': parent, 'e': exc.detail})
+            raise exception.VolumeDriverException(message=msg)
+        except errors.ZolError as exc:
+            msg = (_('ZFS host %(h)s: cannot run zfs through the wrapper: '
+                     '%(e)s') % {'h': host, 'e': exc})
+            raise exception.VolumeDriverException(message=msg)
+        if info.get('type') != 'filesystem':
+            raise exception.InvalidConfigurationValue(
+                option='zol_parent_dataset',
+                value='%s (a %s, must be a filesystem)'
+                % (parent, info.get('type')))
+        LOG.info('check_for_setup_error: %(p)s on %(h)s is ready '
+                 '(%(free).1f GiB free)',
+                 {'p': parent, 'h': host,
+                  'free': (info.get('avail') or 0) / float(zfs.GiB)})
+
+    def _checked_options(self):
+        """Refuse options the wrapper or ZFS would refuse later; the parent.
+
+        The parent may not be a pool's root dataset: Cinder would then share
+        the pool's namespace and free space with everything else on it, and
+        hidden zvols of deleted volumes would sit beside the operator's own
+        datasets. A dedicated child (with its own quota if wanted) keeps
+        this backend's space and names to itself.
+        """
+        conf = self.configuration
+        parent = conf.zol_parent_dataset or ''
+        if not zfs.valid_parent(parent):
+            raise exception.InvalidConfigurationValue(
+                option='zol_parent_dataset', value=parent)
+        if '/' not in parent:
+            raise exception.InvalidConfigurationValue(
+                option='zol_parent_dataset',
+                value='%s (a pool root; use a child such as %s/cinder)'
+                % (parent, parent))
+        if not conf.san_ip:
+            raise exception.InvalidConfigurationValue(option='san_ip',
+                                                      value=conf.san_ip)
+        if conf.zol_volblocksize:
+            self._blocksize(conf.zol_volblocksize, 'zol_volblocksize')
+        if conf.zol_compression:
+            self._prop_value('compression', conf.zol_compression,
+                             'zol_compression')
+        for key, value in (conf.zol_zvol_properties or {}).items():
+            if key not in zfs.MUTABLE_PROPS or key == 'compression':
+                raise exception.InvalidConfigurationValue(
+                    option='zol_zvol_properties', value=key)
+            self._prop_value(key, value, 'zol_zvol_properties')
+        try:
+            volume_utils.get_max_over_subscription_ratio(
+                conf.max_over_subscription_ratio, supports_auto=True)
+        except (ValueError, exception.CinderException):
+            raise exception.InvalidConfigurationValue(
+                option='max_over_subscription_ratio',
+                value=conf.max_over_subscription_ratio)
+        return parent
+
+    @staticmethod
+    def _blocksize(value, where):
+        """'16K' -> 16384; a power of two from 4K to 128K, or refuse."""
+        try:
+            size = zfs.parse_size(value)
+        except ValueError:
+            size = 0
+        if size < 4096 or size > 131072 or size & (size - 1):
+            raise exception.InvalidConfigurationValue(option=where,
+                                                      value=value)
+        return size
+
+    @staticmethod
+    def _prop_value(key, value, where):
+        """A property value the wrapper accepts (its safe character set)."""
+        if not zfs.valid_value(value):
+            raise exception.InvalidConfigurationValue(
+                option=where, value='%s=%s' % (key, value))
+        return str(value)
+
+    # ------------------------------------------------------------------
+    # Volume half (zfs.ZFSHost)
+    # ------------------------------------------------------------------
+
+    def _dataset(self, volume):
+        """Full dataset name of a Cinder volume's zvol."""
+        return self.zfs.full(volume.name)
+
+    @staticmethod
+    def _snap(snapshot):
+        """Snapshot name relative to the parent: <volume>@<snapshot>."""
+        return '%s@%s' % (snapshot.volume_name, snapshot.name)
+
+    def _snapshot_dataset(self, snapshot):
+        return self.zfs.full(self._snap(snapshot))
+
+    @staticmethod
+    def _owner_props(obj):
+        """User properties that say which Cinder object owns a dataset."""
+        return {zfs.PROP_OWNER: obj.id, zfs.PROP_MANAGED: 'yes'}
+
+    @staticmethod
+    def _type_specs(volume):
+        vtype = volume.volume_type
+        return dict(vtype.extra_specs or {}) if vtype else {}
+
+    def _zvol_spec(self, specs):
+        """(sparse, volblocksize or None, props) from options + type specs.
+
+        Keys (doc/volume-types.rst): zol:sparse, provisioning:type,
+        zol:volblocksize and zol:<property> for each mutable property.
+        """
+        conf = self.configuration
+        sparse = (conf.zol_sparse if conf.zol_sparse is not None
+                  else conf.san_thin_provision)
+        if specs.get('provisioning:type') in ('thin', 'thick'):
+            sparse = specs['provisioning:type'] == 'thin'
+        if 'zol:sparse' in specs:
+            sparse = _spec_bool(specs['zol:sparse'])
+        blocksize = specs.get('zol:volblocksize') or conf.zol_volblocksize
+        if blocksize:
+            blocksize = self._spec_blocksize(blocksize)
+        props = dict(conf.zol_zvol_properties or {})
+        if conf.zol_compression:
+            props['compression'] = conf.zol_compression
+        for key in sorted(zfs.MUTABLE_PROPS):
+            value = specs.get('zol:' + key)
+            if value:
+                if not zfs.valid_value(value):
+                    raise exception.InvalidInput(
+                        reason=_('volume type extra spec zol:%(k)s=%(v)s '
+                                 'has characters ZFS names may not use')
+                        % {'k': key, 'v': value})
+                props[key] = value
+        return bool(sparse), blocksize, props
+
+    def _spec_blocksize(self, value):
+        try:
+            return self._blocksize(value, 'zol:volblocksize')
+        except exception.InvalidConfigurationValue:
+            raise exception.InvalidInput(
+                reason=_('volblocksize %s is not a power of two from 4K to '
+                         '128K') % value)
+
+    def _new_props(self, volume, src_size=None):
+        """-o properties of a new zvol or clone, owner included."""
+        sparse, blocksize, props = self._zvol_spec(self._type_specs(volume))
+        props.update(self._owner_props(volume))
+        if src_size is not None:
+            # A clone inherits volblocksize from its origin and is sparse
+            # unless told otherwise; it grows with -o volsize in the same
+            # command when Cinder asks for a larger volume.
+            if volume.size > src_size:
+                props['volsize'] = volume.size * zfs.GiB
+            if not sparse:
+                props['refreservation'] = 'auto'
+        return sparse, blocksize, props
+
+    @contextlib.contextmanager
+    def _host_errors(self, volume=None, snapshot=None):
+        """Map zol_driver.errors onto Cinder exceptions, host words kept."""
+        try:
+            yield
+        except errors.DatasetBusy as exc:
+            LOG.error('ZFS reports busy: %s', exc)
+            if volume is None and snapshot is None:
+                raise exception.VolumeBackendAPIException(data=str(exc))
+            if snapshot is not None:
+                raise exception.SnapshotIsBusy(
+                    message=str(exc), snapshot_name=snapshot.name)
+            raise exception.VolumeIsBusy(message=str(exc),
+                                         volume_name=volume.name)
+        except errors.ZolError as exc:
+            LOG.error('ZFS host error: %s', exc)
+            raise exception.VolumeBackendAPIException(data=str(exc))
+
+    def create_volume(self, volume):
+        """One ``zfs create`` with every property, owner included."""
+        LOG.info('create_volume %(id)s size=%(size)sG',
+                 {'id': volume.id, 'size': volume.size})
+        sparse, blocksize, props = self._new_props(volume)
+        with self._host_errors(volume=volume):
+            self.zfs.create_or_resume(volume.name, volume.size * zfs.GiB,
+                                      sparse, blocksize, props)
+
+    def delete_volume(self, volume):
+        """Destroy, or hide until dependent clones are gone; gone is fine."""
+        with self._host_errors(volume=volume):
+            result = self.zfs.delete_volume(volume.name)
+            if result == 'absent' and volume.source_volid:
+                # a clone_volume interrupted before its clone existed may
+                # have left its temporary snapshot on the source
+                self.zfs.delete_snapshot(self.zfs.snapshot_name(
+                    CONF.volume_name_template % volume.source_volid,
+                    zfs.CLONE_SNAP_PREFIX + volume.name))
+        LOG.info('delete_volume %(id)s: %(result)s',
+                 {'id': volume.id, 'result': result})
+
+    def create_snapshot(self, snapshot):
+        """One ``zfs snapshot`` carrying the owner properties."""
+        LOG.info('create_snapshot %(id)s of volume %(vol)s',
+                 {'id': snapshot.id, 'vol': snapshot.volume_id})
+        with self._host_errors(snapshot=snapshot):
+            self.zfs.snapshot_or_resume(self._snap(snapshot),
+                                        self._owner_props(snapshot))
+
+    def delete_snapshot(self, snapshot):
+        """``zfs destroy -d``: now, or when its last clone is deleted."""
+        with self._host_errors(snapshot=snapshot):
+            result = self.zfs.delete_snapshot(self._snap(snapshot))
+        LOG.info('delete_snapshot %(id)s: %(result)s',
+                 {'id': snapshot.id, 'result': result})
+
+    def create_volume_from_snapshot(self, volume, snapshot):
+        """Instant ``zfs clone``, grown in the same command if larger."""
+        LOG.info('create_volume_from_snapshot %(id)s from snapshot %(snap)s '
+                 'size=%(size)sG', {'id': volume.id, 'snap': snapshot.id,
+                                    'size': volume.size})
+        _sparse, blocksize, props = self._new_props(volume,
+                                                    snapshot.volume_size)
+        self._warn_blocksize(volume, blocksize)
+        with self._host_errors(volume=volume):
+            self.zfs.clone_from(self._snap(snapshot), volume.name, props)
+
+    def create_cloned_volume(self, volume, src_vref):
+        """Temporary snapshot + ``zfs clone``; the snapshot goes with it."""
+        LOG.info('create_cloned_volume %(id)s from volume %(src)s '
+                 'size=%(size)sG', {'id': volume.id, 'src': src_vref.id,
+                                    'size': volume.size})
+        _sparse, blocksize, props = self._new_props(volume, src_vref.size)
+        self._warn_blocksize(volume, blocksize)
+        with self._host_errors(volume=volume):
+            self.zfs.clone_volume(src_vref.name, volume.name, props)
+
+    @staticmethod
+    def _warn_blocksize(volume, blocksize):
+        if blocksize:
+            LOG.warning('volume %(id)s is a clone: it keeps its origin\'s '
+                        'volblocksize, not %(bs)s from its type',
+                        {'id': volume.id, 'bs': blocksize})
+
+    def extend_volume(self, volume, new_size):
+        """Set volsize; the export half tells tgt about the new size."""
+        LOG.info('extend_volume %(id)s to %(size)sG',
+                 {'id': volume.id, 'size': new_size})
+        with self._host_errors(volume=volume):
+            self.zfs.extend(volume.name, new_size * zfs.GiB)
+        resized = getattr(self, '_export_resized', None)
+        if resized:
+            resized(volume)
+
+    def snapshot_revert_use_temp_snapshot(self):
+        # zfs rollback is atomic; a backup snapshot made just before it
+        # would be "more recent" and make ZFS refuse the rollback.
+        return False
+
+    def revert_to_snapshot(self, context, volume, snapshot):
+        """``zfs rollback`` (never -r): refuse if it would destroy data."""
+        LOG.info('revert_to_snapshot volume %(id)s to snapshot %(snap)s',
+                 {'id': volume.id, 'snap': snapshot.id})
+        with self._host_errors(volume=volume):
+            try:
+                self.zfs.rollback(self._snap(snapshot))
+            except errors.RollbackBlocked as exc:
+                self._refuse_revert(volume, snapshot, exc)
+        if volume.size > snapshot.volume_size:
+            # rollback restored the snapshot's volsize; Cinder keeps its own.
+            with self._host_errors(volume=volume):
+                self.zfs.extend(volume.name, volume.size * zfs.GiB)
+
+    @staticmethod
+    def _refuse_revert(volume, snapshot, exc):
+        names = zfs.blocking_snapshots(exc.detail) or [exc.detail]
+        msg = (_('Cannot revert volume %(id)s to snapshot %(snap)s: ZFS '
+                 'would have to destroy the newer snapshots %(names)s, '
+                 'which are kept for clones or deferred deletes. Create '
+                 'a volume from the snapshot instead.')
+               % {'id': volume.id, 'snap': snapshot.id,
+                  'names': ', '.join(names)})
+        LOG.error(msg)
+        raise exception.VolumeBackendAPIException(data=msg)
+
+    # ---- stats -------------------------------------------------------
+
+    def get_volume_stats(self, refresh=False):
+        """Stats from ONE listing of the parent (cached unless refresh)."""
+        if refresh or not self._stats:
+            self._update_volume_stats()
+        return self._stats
+
+    def _update_volume_stats(self):
+        conf = self.configuration
+        backend = conf.safe_get('volume_backend_name') or 'zol'
+        data = {'volume_backend_name': backend,
+                'vendor_name': 'Open Source',
+                'driver_version': self.VERSION,
+                'storage_protocol': constants.ISCSI,
+                'shared_targets': False,
+                'sparse_copy_volume': True,
+                'pools': []}
+        try:
+            rows = self.zfs.space_listing()
+        except errors.ZolError as exc:
+            LOG.error('get_volume_stats: cannot list %(p)s: %(e)s',
+                      {'p': self.zfs.parent, 'e': exc})
+            data['pools'].append(self._pool_stats(backend, None, []))
+            self._stats = data
+            return
+        parent = next((r for r in rows if r['name'] == self.zfs.parent), {})
+        zvols = [r for r in rows if r.get('type') == 'volume' and
+                 not zfs.is_hidden(self.zfs.relative(r['name']) or '')]
+        data['pools'].append(self._pool_stats(backend, parent, zvols))
+        self._stats = data
+        try:
+            self.zfs.collect_garbage(rows)
+        except errors.ZolError as exc:
+            LOG.warning('collecting hidden zvols failed: %s', exc)
+
+    def _pool_stats(self, backend, parent, zvols):
+        conf = self.configuration
+        _sparse, blocksize, props = self._zvol_spec({})
+        pool = {
+            'pool_name': backend,
+            'total_capacity_gb': 0,
+            'free_capacity_gb': 0,
+            'provisioned_capacity_gb': 0,
+            'reserved_percentage': conf.reserved_percentage,
+            'max_over_subscription_ratio':
+                volume_utils.get_max_over_subscription_ratio(
+                    conf.max_over_subscription_ratio, supports_auto=True),
+            'thin_provisioning_support': True,
+            'thick_provisioning_support': True,
+            'total_volumes': len(zvols),
+            'multiattach': True,
+            'online_extend_support': True,
+            'QoS_support': False,
+            'location_info': 'ZFSonLinuxISCSIDriver:%s:%s' % (
+                conf.san_ip, self.zfs.parent),
+            'backend_state': 'up' if parent else 'down',
+            'compression_support': True,
+            'zol_compression': props.get('compression') or
+            (parent or {}).get('compression'),
+            'zol_volblocksize': blocksize,
+            'filter_function': self.get_filter_function(),
+            'goodness_function': self.get_goodness_function(),
+        }
+        if parent:
+            used = parent.get('used') or 0
+            avail = parent.get('avail') or 0
+            provisioned = sum(z.get('volsize') or 0 for z in zvols)
+            # The parent's used + avail, never the pool's raw size (which
+            # counts parity and space ZFS reserves for itself).
+            pool['total_capacity_gb'] = _gib(used + avail)
+            pool['free_capacity_gb'] = _gib(avail)
+            pool['provisioned_capacity_gb'] = _gib(provisioned)
+        return pool
+
+    # ---- manage / unmanage ---------------------------------------------
+
+    def _ref_name(self, existing_ref, volume_name=None):
+        """The relative name in {'source-name': ...}, validated."""
+        name = (existing_ref or {}).get('source-name')
+        if not name:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason=_('reference must contain source-name'))
+        name = self.zfs.relative(name) or name
+        if volume_name is not None:
+            # a snapshot: "snap", "vol@snap" or "PARENT/vol@snap"
+            vol, _at, snap = name.rpartition('@')
+            if vol and vol != volume_name:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref,
+                    reason=_('snapshot is not of volume %s') % volume_name)
+            name = snap
+        if not zfs.valid_child(name) or zfs.is_hidden(name) or (
+                volume_name is not None and zfs.is_temporary_snapshot(name)):
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason=_('not a manageable name under %s') % self.zfs.parent)
+        return name
+
+    def _ref_props(self, name, existing_ref):
+        props = ('type', 'volsize', zfs.PROP_OWNER, zfs.PROP_MANAGED)
+        try:
+            with self._host_errors():
+                return self.zfs.get(name, props)
+        except exception.VolumeBackendAPIException as exc:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref, reason=str(exc))
+
+    def _check_manageable(self, obj, name, existing_ref, kind):
+        info = self._ref_props(name, existing_ref)
+        if info.get('type') != kind:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason=_('%(n)s is a %(t)s, not a %(k)s')
+                % {'n': name, 't': info.get('type'), 'k': kind})
+        owner = info.get(zfs.PROP_OWNER)
+        if info.get(zfs.PROP_MANAGED) == 'yes' and owner != obj.id:
+            raise exception.ManageExistingAlreadyManaged(volume_ref=name)
+        return info
+
+    def manage_existing(self, volume, existing_ref):
+        """Adopt a zvol: rename it to the volume's name, mark it owned."""
+        name = self._ref_name(existing_ref)
+        LOG.info('manage_existing %(id)s from zvol %(name)s',
+                 {'id': volume.id, 'name': name})
+        self._check_manageable(volume, name, existing_ref, 'volume')
+        _sparse, _blocksize, props = self._zvol_spec(
+            self._type_specs(volume))
+        props.update(self._owner_props(volume))
+        with self._host_errors(volume=volume):
+            if name != volume.name:
+                self.zfs.rename(name, volume.name)
+            self.zfs.set(volume.name, props)
+
+    def manage_existing_get_size(self, volume, existing_ref):
+        """volsize rounded up to whole GiB."""
+        name = self._ref_name(existing_ref)
+        info = self._check_manageable(volume, name, existing_ref, 'volume')
+        return zfs.gib_ceil(info.get('volsize') or 0)
+
+    def unmanage(self, volume):
+        """Keep the zvol; mark it no longer managed (zol:managed=no)."""
+        LOG.info('unmanage %s', volume.id)
+        self._unmark(volume.name, volume=volume)
+
+    def _unmark(self, name, volume=None, snapshot=None):
+        try:
+            with self._host_errors(volume=volume, snapshot=snapshot):
+                self.zfs.set(name, {zfs.PROP_MANAGED: 'no'})
+        except exception.VolumeBackendAPIException:
+            if self.zfs.exists(name):
+                raise
+            LOG.warning('unmanage: %s is already gone', name)
+
+    def manage_existing_snapshot(self, snapshot, existing_ref):
+        """Adopt a snapshot of the volume: rename it, mark it owned."""
+        name = self._ref_name(existing_ref, snapshot.volume_name)
+        full = self.zfs.snapshot_name(snapshot.volume_name, name)
+        LOG.info('manage_existing_snapshot %(id)s from %(name)s',
+                 {'id': snapshot.id, 'name': full})
+        self._check_manageable(snapshot, full, existing_ref, 'snapshot')
+        with self._host_errors(snapshot=snapshot):
+            if name != snapshot.name:
+                self.zfs.rename(full, self._snap(snapshot))
+            self.zfs.set(self._snap(snapshot), self._owner_props(snapshot))
+
+    def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
+        name = self._ref_name(existing_ref, snapshot.volume_name)
+        full = self.zfs.snapshot_name(snapshot.volume_name, name)
+        info = self._check_manageable(snapshot, full, existing_ref,
+                                      'snapshot')
+        return zfs.gib_ceil(info.get('volsize') or 0)
+
+    def unmanage_snapshot(self, snapshot):
+        LOG.info('unmanage_snapshot %s', snapshot.id)
+        self._unmark(self._snap(snapshot), snapshot=snapshot)
+
+    def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
+                               sort_keys, sort_dirs):
+        """zvols under the parent (one listing), hidden ones skipped."""
+        LOG.info('get_manageable_volumes')
+        with self._host_errors():
+            rows = self.zfs.space_listing()
+        ids = {v['id'] for v in cinder_volumes}
+        entries = []
+        for row in rows:
+            name = self.zfs.relative(row['name'])
+            if row.get('type') != 'volume' or not name or zfs.is_hidden(
+                    name):
+                continue
+            entry = self._manageable_entry(name, row, ids,
+                                           'volume-', 'volume')
+            origin = self.zfs.relative(row.get('origin') or '')
+            entry['extra_info'] = ('clone of %s' % origin) if origin else None
+            entries.append(entry)
+        return volume_utils.paginate_entries_list(
+            entries, marker, limit, offset, sort_keys, sort_dirs)
+
+    def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
+                                 offset, sort_keys, sort_dirs):
+        """Snapshots (one listing); temporary and deferred ones skipped."""
+        LOG.info('get_manageable_snapshots')
+        with self._host_errors():
+            rows = self.zfs.snapshot_listing()
+        ids = {s['id'] for s in cinder_snapshots}
+        entries = []
+        for row in rows:
+            name = self.zfs.relative(row['name']) or ''
+            vol, _at, snap = name.partition('@')
+            if (not snap or zfs.is_hidden(vol) or
+                    zfs.is_temporary_snapshot(snap) or
+                    row.get('defer_destroy') == 'on'):
+                continue
+            entry = self._manageable_entry(snap, row, ids,
+                                           'snapshot-', 'snapshot')
+            entry['source_reference'] = {'source-name': vol}
+            entry['extra_info'] = ('clones: %s' % row['clones']
+                                   if row.get('clones') else None)
+            entries.append(entry)
+        return volume_utils.paginate_entries_list(
+            entries, marker, limit, offset, sort_keys, sort_dirs)
+
+    @staticmethod
+    def _manageable_entry(name, row, ids, prefix, kind):
+        owner = row.get(zfs.PROP_OWNER)
+        by_name = name[len(prefix):] if name.startswith(prefix) else None
+        entry = {'reference': {'source-name': name},
+                 'size': zfs.gib_ceil(row.get('volsize') or 0),
+                 'cinder_id': None, 'safe_to_manage': True,
+                 'reason_not_safe': None}
+        cinder_id = next((i for i in (owner, by_name) if i in ids), None)
+        if cinder_id:
+            entry.update(safe_to_manage=False, cinder_id=cinder_id,
+                         reason_not_safe='already managed')
+        elif owner and row.get(zfs.PROP_MANAGED) == 'yes':
+            entry.update(safe_to_manage=False,
+                         reason_not_safe='%s owned by Cinder %s %s' % (
+                             kind, kind, owner))
+        return entry
+
+    # ---- retype --------------------------------------------------------
+
+    def retype(self, context, volume, new_type, diff, host):
+        """Change mutable properties in place; refuse a new volblocksize."""
+        LOG.info('retype %(id)s to type %(type)s',
+                 {'id': volume.id, 'type': new_type.get('id')})
+        specs = dict(new_type.get('extra_specs') or {})
+        sparse, blocksize, props = self._zvol_spec(specs)
+        with self._host_errors(volume=volume):
+            current = self.zfs.get(volume.name, ('volblocksize',))
+            if blocksize and blocksize != current.get('volblocksize'):
+                LOG.info('retype %(id)s: volblocksize %(old)s -> %(new)s '
+                         'cannot change in place',
+                         {'id': volume.id, 'new': blocksize,
+                          'old': current.get('volblocksize')})
+                return False, None
+            dropped = [k for k in zfs.MUTABLE_PROPS if k not in props and
+                       ('zol:' + k) in (diff or {}).get('extra_specs', {})]
+            if dropped:
+                props.update(self.zfs.get(None, dropped))
+            props['refreservation'] = 'none' if sparse else 'auto'
+            self.zfs.set(volume.name, props)
+        return True, None
+
+    # ------------------------------------------------------------------
+    # Image transfer (image_transfer, through the SSH channel)
+    # ------------------------------------------------------------------
+
+    def copy_image_to_volume(self, context, volume, image_service, image_id,
+                             disable_sparse=False):
+        """Write an image into the zvol through the SSH channel."""
+        LOG.info('Copy image %(image)s to volume %(vol)s.',
+                 {'image': image_id, 'vol': volume.id})
+        image_transfer.image_to_zvol(
+            self.executor, self._dataset(volume), context, image_service,
+            image_id, volume.size, self.configuration.volume_dd_blocksize)
+
+    def copy_volume_to_image(self, context, volume, image_service,
+                             image_meta):
+        """Upload the zvol's bytes as an image through the SSH channel."""
+        LOG.info('Copy volume %(vol)s to image %(image)s.',
+                 {'vol': volume.id, 'image': image_meta.get('id')})
+        image_transfer.zvol_to_image(
+            self.executor, self._dataset(volume), context, image_service,
+            image_meta, volume)
+
+    # ------------------------------------------------------------------
+    # Export half (tgt.TgtTargets)
+    # ------------------------------------------------------------------
+
+    def _iqn(self, volume):
+        """The IQN the volume was exported with, else the configured one."""
+        loc = tgt.parse_location(volume.provider_location)
+        if loc and loc[2].endswith(':' + volume.name):
+            return loc[2]
+        return self.targets.iqn(volume.name)
+
+    def _export(self, volume, renew=True):
+        return self.targets.export_for(volume.name, volume.id,
+                                       volume.provider_auth, renew=renew,
+                                       iqn=self._iqn(volume))
+
+    def create_export(self, context, volume, connector):
+        """One ``target-create``: target, LUN 1, serial, CHAP (idempotent)."""
+        export = self._export(volume)
+        LOG.info('create_export %(id)s as %(iqn)s',
+                 {'id': volume.id, 'iqn': export.iqn})
+        with self._host_errors(volume=volume):
+            tid = self.targets.create(export)
+        return {'provider_location': self.targets.location(export.iqn, tid),
+                'provider_auth': export.provider_auth}
+
+    def ensure_export(self, context, volume):
+        """Free if the start-up ``target-restore`` found it; else re-create.
+
+        Credentials come from provider_auth only: initiators that were
+        connected before the restart log in again with them.
+        """
+        export = self._export(volume, renew=False)
+        with self._host_errors(volume=volume):
+            if self.targets.ensure(export):
+                LOG.info('ensure_export %(id)s: re-created %(iqn)s',
+                         {'id': volume.id, 'iqn': export.iqn})
+
+    def ensure_exports(self, context, volumes):
+        """Bulk form: one restore, one create per target still missing."""
+        exports = [self._export(v, renew=False) for v in volumes]
+        with self._host_errors():
+            recreated = self.targets.ensure_all(exports)
+        LOG.info('ensure_exports: %(n)d volumes, %(r)d re-created',
+                 {'n': len(exports), 'r': len(recreated)})
+        return recreated
+
+    def set_initialized(self):
+        """Start-up is over: ensure_export asks the host again next time."""
+        super().set_initialized()
+        if self.targets is not None:
+            self.targets.end_startup()
+
+    def remove_export(self, context, volume):
+        """One ``target-delete`` (forced within bounds on the host)."""
+        iqn = self._iqn(volume)
+        LOG.info('remove_export %(id)s (%(iqn)s)',
+                 {'id': volume.id, 'iqn': iqn})
+        with self._host_errors(volume=volume):
+            self.targets.delete(iqn)
+
+    def initialize_connection(self, volume, connector):
+        """Allow the connector's initiator; return Cinder's iSCSI info."""
+        iqn = self._iqn(volume)
+        initiator = (connector or {}).get('initiator')
+        LOG.info('initialize_connection %(id)s for %(ini)s',
+                 {'id': volume.id, 'ini': initiator})
+        if initiator:
+            with self._host_errors(volume=volume):
+                self.targets.allow(iqn, initiator)
+        return {'driver_volume_type': 'iscsi',
+                'data': self._iscsi_info(volume, iqn,
+                                         (connector or {}).get('multipath'))}
+
+    def _iscsi_info(self, volume, iqn, multipath=False):
+        """target_portal(s)/iqn(s)/lun(s) and CHAP, as os-brick reads them."""
+        loc = tgt.parse_location(volume.provider_location)
+        portals, lun = (loc[0], loc[3]) if loc else (
+            self.targets.portals(), tgt.LUN)
+        data = {'target_discovered': False,
+                'target_portal': portals[0],
+                'target_iqn': iqn,
+                'target_lun': lun,
+                'volume_id': volume.id,
+                'encrypted': volume.encryption_key_id is not None}
+        if len(portals) > 1 or multipath:
+            data.update(target_portals=portals,
+                        target_iqns=[iqn] * len(portals),
+                        target_luns=[lun] * len(portals))
+        chap = tgt.parse_auth(volume.provider_auth)
+        if chap:
+            data.update(auth_method='CHAP', auth_username=chap[0],
+                        auth_password=chap[1])
+        return data
+
+    def terminate_connection(self, volume, connector, **kwargs):
+        """Deny the initiator; True while other attachments share the target.
+
+        connector=None (force detach) denies nothing: remove_export follows
+        and deletes the target. Another attachment of a multiattach volume
+        from the same initiator keeps that initiator allowed.
+        """
+        initiator = (connector or {}).get('initiator')
+        attachments = volume.volume_attachment or []
+        same = [a for a in attachments
+                if (a.connector or {}).get('initiator') == initiator]
+        LOG.info('terminate_connection %(id)s for %(ini)s',
+                 {'id': volume.id, 'ini': initiator})
+        if initiator and not (volume.multiattach and len(same) > 1):
+            with self._host_errors(volume=volume):
+                self.targets.deny(self._iqn(volume), initiator)
+        return len(attachments) > 1
+
+    def _export_resized(self, volume):
+        """Online extend: tgt re-reads the zvol size (exported volumes)."""
+        if not volume.provider_location:
+            return
+        with self._host_errors(volume=volume):
+            if self.targets.resize(self._iqn(volume)):
+                LOG.info('extend_volume %s: target shows the new size',
+                         volume.id)
