@@ -153,15 +153,18 @@ def main():
         total = time.monotonic() - tour.t0
         print('\ntour %s in %.0f s' % ('done' if ok else 'FAILED', total))
         if args.keep:
-            prefix = 'ip netns exec %s ' % args.netns if args.netns else ''
+            ns = 'ip netns exec %s ' % args.netns if args.netns else ''
+            cinder = ns + os.path.join(os.path.dirname(sys.executable),
+                                       'cinder')
             print('\nLeft running. Try:\n'
                   '  eval "$(%stools/aio/cinder-aio env)"\n'
-                  '  %scinder list\n'
-                  '  %scinder get-pools --detail\n'
+                  '  %s list\n'
+                  '  %s get-pools --detail\n'
+                  '  %s snapshot-list\n'
                   '  %stools/testbed/testbed ssh-admin zfs list -r tank\n'
                   'Stop with: %stools/aio/cinder-aio stop; '
                   '%stools/testbed/testbed stop'
-                  % ((prefix,) * 6))
+                  % (ns, cinder, cinder, cinder, ns, ns, ns))
         else:
             aio.stop()
 
