@@ -49,6 +49,7 @@ C_ZVOL_WAIT=10
 C_LOCK_WAIT=60
 C_DD=/bin/dd
 C_FLOCK=/usr/bin/flock
+C_UDEVADM=/bin/udevadm
 C_LOGGER=/usr/bin/logger
 C_ENV=/usr/bin/env
 C_SUDO=
@@ -568,10 +569,21 @@ dev_ready() {
     [ "$C_ZVOL_ALLOW_FILES" = yes ] && [ -f "$1" ]
 }
 
+# udev sometimes loses /dev/zvol links when many zvols appear at once
+# (OpenZFS issues 756, 12484): half-way through the wait, replay the
+# "change" events of the zd devices once so the links are made again.
+kick_udev() {
+    [ -x "$C_UDEVADM" ] || return 0
+    sys "$C_UDEVADM" trigger --action=change --subsystem-match=block \
+        --sysname-match='zd*' >/dev/null 2>&1 9>&- || true
+}
+
 wait_dev() {
     _left=$((C_ZVOL_WAIT * 10))
+    _half=$((C_ZVOL_WAIT * 5))
     until dev_ready "$1"; do
         [ "$_left" -gt 0 ] || return 1
+        [ "$_left" -eq "$_half" ] && kick_udev
         sleep 0.1
         _left=$((_left - 1))
     done
@@ -769,8 +781,10 @@ target_create() {
     fi
     allowed
     W_DEV=$C_ZVOL_ROOT/$W_DATASET
-    lock
+    # Wait before taking the lock, so one slow device node never holds up
+    # every other export.
     wait_dev "$W_DEV" || fail "$W_DEV did not appear in $C_ZVOL_WAIT s"
+    lock
     load_table
     W_TID=
     W_INITS=ALL
@@ -1067,6 +1081,7 @@ load_config() {
             lock_wait) C_LOCK_WAIT=$_val ;;
             dd) C_DD=$_val ;;
             flock) C_FLOCK=$_val ;;
+            udevadm) C_UDEVADM=$_val ;;
             logger) C_LOGGER=$_val ;;
             env) C_ENV=$_val ;;
             sudo) C_SUDO=$_val ;;
