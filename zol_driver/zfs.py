@@ -422,7 +422,10 @@ class ZFSHost(object):
             LOG.info('%s has dependent clones; hiding it until they are '
                      'gone (%s)', name, exc.detail.replace('\n', ' '))
             self.rename(name, self.hidden_name(name))
+            # Clones deleted in parallel may be gone already, and then no
+            # later delete would come to collect it: look once now.
             self.garbage_suspected = True
+            self.collect_garbage()
             return 'hidden'
         if self.garbage_suspected:
             self.collect_garbage()

@@ -266,11 +266,31 @@ class DeleteTestCase(testtools.TestCase):
 
     def test_delete_volume_with_clones_hides_it(self):
         self.ex.on('destroy', err=CLONES % (P + '/v', P + '/w'), exit_code=1)
+        self.ex.on('zfs list', out=listing(
+            space_row(P, 'filesystem'),
+            space_row(P + '/zol-deleted-v', volsize=1),
+            space_row(P + '/w', volsize=1, origin=P + '/zol-deleted-v@s')))
         self.assertEqual('hidden', self.host.delete_volume('v'))
         self.assertEqual(['zfs destroy -r tank/cinder/v',
                           'zfs rename tank/cinder/v '
-                          'tank/cinder/zol-deleted-v'], self.ex.calls)
+                          'tank/cinder/zol-deleted-v',
+                          'zfs list -H -p -r -d 1 -t filesystem,volume -o '
+                          + ','.join(zfs.SPACE_FIELDS) + ' tank/cinder'],
+                         self.ex.calls)
         self.assertTrue(self.host.garbage_suspected)
+
+    def test_hidden_volume_collected_at_once_if_clones_went_meanwhile(self):
+        # Its clones were deleted in parallel between destroy and rename.
+        self.ex.on('destroy -r tank/cinder/v', err=CLONES % (P + '/v',
+                                                             P + '/w'),
+                   exit_code=1)
+        self.ex.on('zfs list', out=listing(
+            space_row(P, 'filesystem'),
+            space_row(P + '/zol-deleted-v', volsize=1)))
+        self.assertEqual('hidden', self.host.delete_volume('v'))
+        self.assertEqual('zfs destroy -r tank/cinder/zol-deleted-v',
+                         self.ex.calls[-1])
+        self.assertFalse(self.host.garbage_suspected)
 
     def test_delete_collects_when_garbage_suspected(self):
         self.host.garbage_suspected = True
