@@ -49,6 +49,10 @@ def pick_wrapper(workdir):
                     'zfs = /bin/true\nzpool = /bin/true\n'
                     'tgtadm = /bin/true\nstatedir = %(w)s/targets\n'
                     'lockfile = %(w)s/lock\n' % {'w': workdir})
+        # The sshd test user, not root, runs the wrapper and writes its log.
+        log = os.path.join(workdir, 'wrapper.log')
+        open(log, 'a').close()
+        os.chmod(log, 0o666)
         forced = '/bin/sh %s -c %s' % (WRAPPER, config)
         rc = subprocess.run(['/bin/sh', '-c', forced],
                             env={'SSH_ORIGINAL_COMMAND': COMMAND,
