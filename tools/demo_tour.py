@@ -163,8 +163,10 @@ def main():
                   '  %s snapshot-list\n'
                   '  %stools/testbed/testbed ssh-admin zfs list -r tank\n'
                   'Stop with: %stools/aio/cinder-aio stop; '
-                  '%stools/testbed/testbed stop'
-                  % (ns, cinder, cinder, cinder, ns, ns, ns))
+                  '%stools/testbed/testbed stop; '
+                  'kill $(cat /run/cinder-zol-demo.holder); '
+                  'ip netns delete %s'
+                  % (ns, cinder, cinder, cinder, ns, ns, ns, args.netns))
         else:
             aio.stop()
 
