@@ -82,16 +82,6 @@ zol_opts = [
                help='Attempts to destroy a zvol that ZFS reports busy '
                     '(opened by tgtd or udev) before giving up with an '
                     'error (default 5). The n-th retry waits n seconds.'),
-    cfg.IntOpt('zol_max_promotions',
-               default=16, min=1,
-               help='Upper bound on clone promotions done to delete a volume '
-                    'whose snapshots have clones (default 16); the delete '
-                    'fails with an error naming the bound when it is hit.'),
-    cfg.IntOpt('zol_stream_block_size',
-               default=1048576, min=4096,
-               help='Bytes per read or write when streaming image data '
-                    'through the SSH channel (default 1048576 = 1 MiB). '
-                    'Larger blocks use more memory per copy.'),
 ]
 
 
