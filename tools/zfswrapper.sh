@@ -13,14 +13,43 @@
 # client's address; CHAP secrets travel on stdin and are never logged.
 #
 # POSIX sh (dash); needs only coreutils, util-linux (flock, logger), mawk.
+# Every process it starts costs time (hundreds of ms on a slow host), so the
+# checks, the environment scrub and the file log use shell builtins only.
 
 set -f -u
 umask 077
+IFS=' '
+
+# scrub_env: drop every exported variable (sshd's, and whatever AcceptEnv
+# let in) so that the binaries run below see only PATH and LC_ALL.  Names
+# come from the builtin "export -p"; a value with a newline can only add
+# names to drop.  Costs one fork, where "env -i" per binary cost an exec.
+# It runs before any variable is set, so none of ours can be dropped.
+scrub_env() {
+    _drop=
+    while IFS= read -r _l; do
+        case $_l in 'export '*) ;; *) continue ;; esac
+        _n=${_l#export }
+        _n=${_n%%=*}
+        case $_n in ''|[0-9]*|*[!A-Za-z0-9_]*) continue ;; esac
+        _drop="$_drop $_n"
+    done <<EOF
+$(export -p)
+EOF
+    unset $_drop
+}
+
+# The two values needed from sshd's environment wait in $1 and $2.
+set -- "${SSH_ORIGINAL_COMMAND-}" "${SSH_CONNECTION-}" "$@"
+scrub_env
 IFS=' '
 SAFE_PATH=/usr/sbin:/usr/bin:/sbin:/bin
 PATH=$SAFE_PATH
 LC_ALL=C
 export PATH LC_ALL
+CMD=$1
+SSH_FROM=$2
+shift 2
 
 VERSION=1.0.0
 MAX_COMMAND=1024
@@ -29,11 +58,10 @@ NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias '
 NATIVE_PROPS="$NATIVE_PROPS"'primarycache secondarycache copies '
 NATIVE_PROPS="$NATIVE_PROPS"'refreservation reservation readonly snapdev '
 
-CMD=${SSH_ORIGINAL_COMMAND-}
 VERB=-
 CLIENT=no-ssh
-if [ -n "${SSH_CONNECTION-}" ]; then
-    CLIENT=${SSH_CONNECTION%% *}
+if [ -n "$SSH_FROM" ]; then
+    CLIENT=${SSH_FROM%% *}
     case $CLIENT in ''|*[!0-9A-Fa-f.:]*) CLIENT=unknown ;; esac
 fi
 
@@ -51,7 +79,6 @@ C_DD=/bin/dd
 C_FLOCK=/usr/bin/flock
 C_UDEVADM=/bin/udevadm
 C_LOGGER=/usr/bin/logger
-C_ENV=/usr/bin/env
 C_SUDO=
 C_ZVOL_ROOT=/dev/zvol
 C_ZVOL_ALLOW_FILES=no
@@ -63,16 +90,53 @@ printable() {
     printf '%s' "$1" | head -c 200 | tr -c 'A-Za-z0-9_.:/@=, -' '?'
 }
 
+# utc_now: UTC_NOW = the time as YYYY-MM-DDTHH:MM:SSZ, from /proc/stat's
+# boot time plus /proc/uptime (no process started); "-" if unreadable.
+utc_now() {
+    UTC_NOW=-
+    _bt=
+    while read -r _k _v _r; do
+        [ "$_k" = btime ] && { _bt=$_v; break; }
+    done </proc/stat
+    read -r _up _r </proc/uptime || return 0
+    is_digits "$_bt" && is_digits "${_up%.*}" || return 0
+    _s=$((_bt + ${_up%.*}))
+    # days since 1970-01-01 -> civil date (proleptic Gregorian calendar)
+    _z=$((_s / 86400 + 719468))
+    _era=$((_z / 146097))
+    _doe=$((_z - _era * 146097))
+    _yoe=$(((_doe - _doe / 1460 + _doe / 36524 - _doe / 146096) / 365))
+    _doy=$((_doe - (365 * _yoe + _yoe / 4 - _yoe / 100)))
+    _mp=$(((5 * _doy + 2) / 153))
+    _d=$((_doy - (153 * _mp + 2) / 5 + 1))
+    _m=$((_mp < 10 ? _mp + 3 : _mp - 9))
+    _y=$((_yoe + _era * 400 + (_m <= 2)))
+    _t=$((_s % 86400))
+    _hh=$((_t / 3600))
+    _mm=$((_t % 3600 / 60))
+    _ss=$((_t % 60))
+    [ $_m -ge 10 ] || _m=0$_m
+    [ $_d -ge 10 ] || _d=0$_d
+    [ $_hh -ge 10 ] || _hh=0$_hh
+    [ $_mm -ge 10 ] || _mm=0$_mm
+    [ $_ss -ge 10 ] || _ss=0$_ss
+    UTC_NOW=$_y-$_m-${_d}T$_hh:$_mm:${_ss}Z
+}
+
 # log_event allowed|refused|failed TEXT (TEXT holds safe bytes only).
+# syslog: logger runs in the background (the wrapper does not wait for
+# it) once /dev/log is known to be there; a file: one builtin append.
 log_event() {
     _msg="$1 from $CLIENT: $2"
     if [ "$C_LOG" = syslog ]; then
+        [ -S /dev/log ] || return 1
         _prio=auth.info
         [ "$1" = allowed ] || _prio=auth.warning
-        "$C_LOGGER" -t zfswrapper -p "$_prio" -- "$_msg" 2>/dev/null
+        "$C_LOGGER" -t zfswrapper -p "$_prio" -- "$_msg" \
+            </dev/null >/dev/null 2>&1 9>&- &
     else
-        _now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-        { printf '%s zfswrapper[%s]: %s\n' "$_now" "$$" "$_msg" \
+        utc_now
+        { printf '%s zfswrapper[%s]: %s\n' "$UTC_NOW" "$$" "$_msg" \
             >>"$C_LOG"; } 2>/dev/null
     fi
 }
@@ -459,26 +523,16 @@ check_zpool() {
 
 # ---------------------------------------------------------------- running
 
-# sys ARGV: run a program with a clean environment.
-sys() {
-    "$C_ENV" -i PATH="$SAFE_PATH" LC_ALL=C "$@"
-}
-
-# exec_clean ARGV: replace the wrapper by the program (clean environment).
-exec_clean() {
-    exec "$C_ENV" -i PATH="$SAFE_PATH" LC_ALL=C "$@"
-}
-
 # tgt ARGS: tgtadm --lld iscsi ARGS (through sudo when configured).
 tgt() {
-    sys $C_SUDO "$C_TGTADM" --lld iscsi "$@" 9>&-
+    $C_SUDO "$C_TGTADM" --lld iscsi "$@" 9>&-
 }
 
 # ---------------------------------------------------------------- tgt state
 
 lock() {
     exec 9>>"$C_LOCKFILE" || fail "cannot open lock file $C_LOCKFILE"
-    sys "$C_FLOCK" -x -w "$C_LOCK_WAIT" 9 ||
+    "$C_FLOCK" -x -w "$C_LOCK_WAIT" 9 ||
         fail "lock $C_LOCKFILE not acquired in $C_LOCK_WAIT s"
 }
 
@@ -512,8 +566,10 @@ END { flush() }
 load_table() {
     _show=$(tgt --op show --mode target) ||
         fail "tgtadm cannot list targets (is tgtd running?)"
-    TABLE=$(printf '%s\n' "$_show" | awk "$TGT_AWK") ||
-        fail "cannot parse the tgtadm listing"
+    TABLE=$(awk "$TGT_AWK" <<EOF
+$_show
+EOF
+    ) || fail "cannot parse the tgtadm listing"
 }
 
 # find_target IQN: T_TID T_LUN T_SESS T_ACCT T_ACL T_SN of IQN, or status 1.
@@ -574,7 +630,7 @@ dev_ready() {
 # "change" events of the zd devices once so the links are made again.
 kick_udev() {
     [ -x "$C_UDEVADM" ] || return 0
-    sys "$C_UDEVADM" trigger --action=change --subsystem-match=block \
+    "$C_UDEVADM" trigger --action=change --subsystem-match=block \
         --sysname-match='zd*' >/dev/null 2>&1 9>&- || true
 }
 
@@ -685,10 +741,15 @@ sync_chap() {
         tgt --op delete --mode account --user "$_u" >/dev/null 2>&1
     done
     [ -n "$W_USER" ] || { CHANGED=1; T_ACCT=; return 0; }
-    tgt --op delete --mode account --user "$W_USER" >/dev/null 2>&1
-    # The secret is an argv word of tgtadm (tgtadm has no other way).
-    tgt --op new --mode account --user "$W_USER" --password "$W_SECRET" ||
-        { ERR="cannot create CHAP account $W_USER"; return 1; }
+    # The secret is an argv word of tgtadm (tgtadm has no other way).  An
+    # account left behind by a crash is replaced (tgtd keeps one per user).
+    if ! tgt --op new --mode account --user "$W_USER" \
+            --password "$W_SECRET" >/dev/null 2>&1; then
+        tgt --op delete --mode account --user "$W_USER" >/dev/null 2>&1
+        tgt --op new --mode account --user "$W_USER" \
+            --password "$W_SECRET" ||
+            { ERR="cannot create CHAP account $W_USER"; return 1; }
+    fi
     tgt --op bind --mode account --tid "$1" --user "$W_USER" ||
         { ERR="cannot bind CHAP account $W_USER to tid $1"; return 1; }
     T_ACCT=$W_USER
@@ -1003,8 +1064,8 @@ show_version() {
     [ $# -eq 0 ] || refuse "$VERB: no arguments expected"
     allowed
     printf 'zfswrapper %s\n' "$VERSION"
-    sys "$C_ZFS" version 2>/dev/null || printf 'zfs unknown\n'
-    _v=$(sys $C_SUDO "$C_TGTADM" -V 2>/dev/null) || _v=unknown
+    "$C_ZFS" version 2>/dev/null || printf 'zfs unknown\n'
+    _v=$($C_SUDO "$C_TGTADM" -V 2>/dev/null) || _v=unknown
     printf 'tgtadm %s\n' "$_v"
 }
 
@@ -1015,9 +1076,9 @@ zvol_stream() {
     allowed
     dev_ready "$_dev" || fail "$_dev is missing"
     if [ "$VERB" = zvol-read ]; then
-        exec_clean "$C_DD" if="$_dev" bs=1M status=none
+        exec "$C_DD" if="$_dev" bs=1M status=none
     fi
-    exec_clean "$C_DD" of="$_dev" bs=1M iflag=fullblock \
+    exec "$C_DD" of="$_dev" bs=1M iflag=fullblock \
         conv=fsync,notrunc status=none
 }
 
@@ -1083,7 +1144,6 @@ load_config() {
             flock) C_FLOCK=$_val ;;
             udevadm) C_UDEVADM=$_val ;;
             logger) C_LOGGER=$_val ;;
-            env) C_ENV=$_val ;;
             sudo) C_SUDO=$_val ;;
             zvol_root) C_ZVOL_ROOT=$_val ;;
             zvol_allow_files) C_ZVOL_ALLOW_FILES=$_val ;;
@@ -1114,7 +1174,6 @@ check_config() {
     check_exe dd "$C_DD"
     check_exe flock "$C_FLOCK"
     check_exe logger "$C_LOGGER"
-    check_exe env "$C_ENV"
     if [ -n "$C_SUDO" ]; then
         is_abs_path "$C_SUDO" && [ -x "$C_SUDO" ] ||
             config_error "sudo is not an absolute path of an executable"
@@ -1149,18 +1208,18 @@ main() {
         zfs)
             check_zfs "$@"
             allowed
-            exec_clean "$C_ZFS" "$@"
+            exec "$C_ZFS" "$@"
             ;;
         zpool)
             check_zpool "$@"
             allowed
-            exec_clean "$C_ZPOOL" "$@"
+            exec "$C_ZPOOL" "$@"
             ;;
         tgtadm)
             [ "$*" = "--lld iscsi --op show --mode target" ] ||
                 refuse "tgtadm: only '--lld iscsi --op show --mode target'"
             allowed
-            exec_clean $C_SUDO "$C_TGTADM" "$@"
+            exec $C_SUDO "$C_TGTADM" "$@"
             ;;
         target-create) target_create "$@" ;;
         target-delete) target_delete "$@" ;;

@@ -68,6 +68,7 @@ class TestWrapperThroughSSHD(testtools.TestCase):
         os.chmod(self.w.dir, 0o755)
         for path in (self.w.statedir, self.w.log, self.w.tgt_state,
                      os.path.join(self.w.dir, 'calls'),
+                     os.path.join(self.w.dir, 'calls.env.tgtadm'),
                      os.path.join(self.w.dir, 'lock')):
             if not os.path.exists(path):
                 if path == self.w.statedir:

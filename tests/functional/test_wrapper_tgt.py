@@ -7,6 +7,7 @@ libiscsi's command-line tools log in as initiators, so CHAP, initiator ACLs
 and LUN capacity are checked the way a compute node would see them.
 """
 
+import contextlib
 import os
 import random
 import shutil
@@ -100,6 +101,11 @@ class Tgtd(fixtures.Fixture):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.proc = None
+        # A killed tgtd leaves its control socket behind.
+        for suffix in ('', '.lock'):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink('/var/run/tgtd/socket.%d%s'
+                          % (self.control, suffix))
 
 
 class TestWrapperTgt(testtools.TestCase):

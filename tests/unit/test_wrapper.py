@@ -8,10 +8,12 @@ target verbs run against a fake tgtadm that keeps tgtd's state in a JSON
 file and prints ``--op show`` the way tgtd 1.0.85 does.
 """
 
+import datetime
 import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -60,6 +62,8 @@ STATE, CALLS = %(state)r, %(calls)r
 args = sys.argv[1:]
 with open(CALLS, 'a') as f:
     f.write('\x1f'.join(['tgtadm'] + args) + '\n')
+with open(CALLS + '.env.tgtadm', 'w') as f:
+    json.dump(dict(os.environ), f)
 if args == ['-V']:
     print('1.0.85')
     sys.exit(0)
@@ -635,6 +639,19 @@ class TestAllowList(WrapperTestCase):
         self.assertEqual('/usr/sbin:/usr/bin:/sbin:/bin', env['PATH'])
         self.assertFalse(os.path.exists(marker))
 
+    def test_target_verbs_run_tgtadm_with_a_clean_environment(self):
+        self.w.zvol('v')
+        rc, _o, err = self.w.run(
+            'target-create %s tank/cinder/v sn-1' % IQN,
+            env={'TGT_IPC_SOCKET': '/tmp/evil', 'ZOL_EVIL': '1',
+                 # a newline in a value must not hide or forge names
+                 'MULTI': "x\nexport FAKE_NAME='y'\n"})
+        self.assertEqual(0, rc, err)
+        with open(os.path.join(self.w.dir, 'calls.env.tgtadm')) as f:
+            env = json.load(f)
+        self.assertEqual({'PATH': '/usr/sbin:/usr/bin:/sbin:/bin',
+                          'LC_ALL': 'C'}, env)
+
     def test_driver_commands_pass(self):
         """The real zol_driver.zfs argvs, through ssh.join_argv."""
         sent = []
@@ -683,6 +700,48 @@ class TestLogging(WrapperTestCase):
                       lines[0])
         self.assertIn('refused from 192.0.2.7: byte outside the safe set: '
                       'zfs list -H -p tank/cinder?reboot', lines[1])
+
+    def test_log_lines_carry_the_utc_time(self):
+        before = datetime.datetime.now(datetime.timezone.utc)
+        self.assertPassed('zfs list -H -p tank/cinder')
+        after = datetime.datetime.now(datetime.timezone.utc)
+        stamp = self.w.read_log().split(' ', 1)[0]
+        logged = datetime.datetime.strptime(
+            stamp, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+        # boot time + uptime: whole seconds, so allow one on each side
+        self.assertLessEqual(before - datetime.timedelta(seconds=2), logged)
+        self.assertLessEqual(logged, after + datetime.timedelta(seconds=2))
+
+    def test_syslog_goes_through_logger(self):
+        if os.path.exists('/dev/log'):
+            self.skipTest('/dev/log belongs to this machine\'s syslog; '
+                          'the test needs to stand in for it')
+        conf = os.path.join(self.w.dir, 'syslog.conf')
+        with open(self.w.conf) as f:
+            text = f.read().replace(self.w.log, 'syslog')
+        _write(conf, text, 0o644)
+        rc, _out, err = self.w.run('zfs list -H -p tank/cinder', conf=conf)
+        self.assertEqual(126, rc)
+        self.assertIn('cannot write the log', err)
+        self.assertEqual([], self.w.calls())
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        try:
+            sock.bind('/dev/log')
+        except OSError as e:
+            self.skipTest('cannot stand in for syslog at /dev/log: %s' % e)
+        self.addCleanup(os.unlink, '/dev/log')
+        sock.settimeout(10)
+        rc, _out, err = self.w.run('zfs list -H -p tank/cinder', conf=conf)
+        self.assertEqual(0, rc, err)
+        self.assertEqual([['zfs', 'list', '-H', '-p', 'tank/cinder']],
+                         self.w.calls())
+        msg = sock.recv(4096).decode()
+        # <PRI>: facility auth (4) * 8 + info (6) = 38
+        self.assertTrue(msg.startswith('<38>'), msg)
+        self.assertIn('zfswrapper', msg)
+        self.assertIn('allowed from 192.0.2.7: zfs list -H -p tank/cinder',
+                      msg)
 
     def test_newlines_cannot_forge_log_lines(self):
         self.assertRefused('x\n2026 zfswrapper[1]: allowed from 1.2.3.4: y')

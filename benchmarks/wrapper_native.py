@@ -1,0 +1,183 @@
+"""The wrapper's target verbs on this machine's own CPU, against a real tgtd.
+
+Under TCG every process the wrapper starts in the test-bed guest costs
+~50 ms, which is what its ratios to the floor mostly measure.  This runs
+the same script natively, side by side with the bare tgtadm commands each
+verb needs (the floor), against a tgtd on 127.0.0.1 (a file stands in for
+the zvol).  Both are run locally, without SSH: a warm pooled SSH channel
+adds the same few milliseconds to both (benchmarks/ssh_latency.py).
+
+The wrapper does more than the floor on purpose: it takes the host lock,
+lists tgtd's targets to find the tid and ACL, and writes and syncs the
+state file that ``target-restore`` replays after a tgtd restart.
+
+Run as root:  python3 benchmarks/wrapper_native.py [-n 20]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+from tests.functional import test_wrapper_tgt as wt  # noqa: E402
+
+IQN = 'iqn.2010-10.org.openstack:volume-bench'
+INIT = 'iqn.1994-05.com.redhat:bench'
+USER = 'benchuser'
+SECRET = 'BenchSecret0123'
+TID = 1
+VERBS = ('target-create', 'target-allow', 'target-deny', 'target-delete')
+
+
+def bare_commands(tgtadm, dev):
+    """The tgtadm argvs each verb needs, in the order they run."""
+    t = [tgtadm, '--lld', 'iscsi']
+    return {
+        'target-create': [
+            t + ['--op', 'new', '--mode', 'target', '--tid', str(TID),
+                 '--targetname', IQN],
+            t + ['--op', 'new', '--mode', 'logicalunit', '--tid', str(TID),
+                 '--lun', '1', '--backing-store', dev, '--bstype', 'rdwr'],
+            t + ['--op', 'update', '--mode', 'logicalunit', '--tid',
+                 str(TID), '--lun', '1', '--params', 'scsi_sn=sn-bench'],
+            t + ['--op', 'new', '--mode', 'account', '--user', USER,
+                 '--password', SECRET],
+            t + ['--op', 'bind', '--mode', 'account', '--tid', str(TID),
+                 '--user', USER],
+            t + ['--op', 'bind', '--mode', 'target', '--tid', str(TID),
+                 '-I', 'ALL']],
+        # the first allowed initiator replaces ALL
+        'target-allow': [
+            t + ['--op', 'bind', '--mode', 'target', '--tid', str(TID),
+                 '--initiator-name', INIT],
+            t + ['--op', 'unbind', '--mode', 'target', '--tid', str(TID),
+                 '-I', 'ALL']],
+        'target-deny': [
+            t + ['--op', 'unbind', '--mode', 'target', '--tid', str(TID),
+                 '--initiator-name', INIT]],
+        'target-delete': [
+            t + ['--op', 'delete', '--mode', 'target', '--tid', str(TID)],
+            t + ['--op', 'delete', '--mode', 'account', '--user', USER]],
+    }
+
+
+class Bed(object):
+    """A real tgtd, a wrapper config pointing at it, one file 'zvol'."""
+
+    def __init__(self):
+        self.tgtd = wt.Tgtd()
+        self.tgtd.setUp()
+        self.dir = tempfile.mkdtemp(prefix='zol-bench-native-')
+        zvols = os.path.join(self.dir, 'zvol', 'tank', 'cinder')
+        os.makedirs(zvols)
+        self.dev = os.path.join(zvols, 'vol')
+        with open(self.dev, 'wb') as f:
+            f.truncate(64 << 20)
+        self.tgtadm = os.path.join(self.dir, 'tgtadm')
+        with open(self.tgtadm, 'w') as f:
+            f.write('#!/bin/sh\nexec %s -C %d "$@"\n'
+                    % (wt.TGTADM, self.tgtd.control))
+        os.chmod(self.tgtadm, 0o755)
+        self.conf = os.path.join(self.dir, 'wrapper.conf')
+        with open(self.conf, 'w') as f:
+            f.write('parents = tank/cinder\nzfs = /bin/true\n'
+                    'zpool = /bin/true\ntgtadm = %(d)s/tgtadm\n'
+                    'statedir = %(d)s/state\nlockfile = %(d)s/lock\n'
+                    'log = %(d)s/wrapper.log\nzvol_root = %(d)s/zvol\n'
+                    'zvol_allow_files = yes\nzvol_wait = 2\n'
+                    % {'d': self.dir})
+
+    def close(self):
+        self.tgtd.cleanUp()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def wrapper(self, command, stdin=b''):
+        env = {'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': command,
+               'SSH_CONNECTION': '127.0.0.1 40000 127.0.0.1 22'}
+        p = subprocess.run([wt.DASH, wt.WRAPPER, '-c', self.conf],
+                           input=stdin, env=env, capture_output=True)
+        if p.returncode:
+            raise RuntimeError('%s: %s' % (command, p.stderr.decode()))
+
+    def verbs(self):
+        return {
+            'target-create': lambda: self.wrapper(
+                'target-create %s tank/cinder/vol sn-bench %s'
+                % (IQN, USER), (SECRET + '\n').encode()),
+            'target-allow': lambda: self.wrapper(
+                'target-allow %s %s' % (IQN, INIT)),
+            'target-deny': lambda: self.wrapper(
+                'target-deny %s %s' % (IQN, INIT)),
+            'target-delete': lambda: self.wrapper('target-delete ' + IQN),
+        }
+
+
+def timed(func):
+    start = time.perf_counter()
+    func()
+    return (time.perf_counter() - start) * 1000
+
+
+def run_bare(argvs):
+    for argv in argvs:
+        subprocess.run(argv, check=True, capture_output=True)
+
+
+def measure(n):
+    """{verb: {'wrapper': [ms], 'floor': [ms]}} over n rounds.
+
+    A round is one create, allow, deny, delete cycle each way; who goes
+    first alternates by round.
+    """
+    bed = Bed()
+    try:
+        bare = bare_commands(bed.tgtadm, bed.dev)
+        ways = {'wrapper': bed.verbs(),
+                'floor': {v: (lambda v=v: run_bare(bare[v])) for v in bare}}
+        samples = {v: {'wrapper': [], 'floor': []} for v in VERBS}
+        for i in range(n + 1):          # round 0 warms caches, unrecorded
+            for how in (('wrapper', 'floor') if i % 2 == 0
+                        else ('floor', 'wrapper')):
+                for verb in VERBS:
+                    ms = timed(ways[how][verb])
+                    if i:
+                        samples[verb][how].append(ms)
+        return samples
+    finally:
+        bed.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('-n', type=int, default=20, help='rounds')
+    parser.add_argument('--json', action='store_true',
+                        help='print the samples as JSON instead')
+    args = parser.parse_args()
+    why = wt._missing_tools()
+    if why:
+        sys.exit('cannot run: %s' % why)
+    samples = measure(args.n)
+    if args.json:
+        print(json.dumps(samples))
+        return
+    print('wrapper target verbs vs bare tgtadm, native CPU, real tgtd, '
+          'median of %d (ms)' % args.n)
+    print('%-15s %5s %9s %9s %7s' % ('verb', 'cmds', 'wrapper', 'floor',
+                                     'ratio'))
+    bed_cmds = bare_commands('tgtadm', 'dev')
+    for verb, s in samples.items():
+        w, f = statistics.median(s['wrapper']), statistics.median(s['floor'])
+        print('%-15s %5d %9.1f %9.1f %7.2f' % (verb, len(bed_cmds[verb]), w,
+                                               f, w / f))
+
+
+if __name__ == '__main__':
+    main()
