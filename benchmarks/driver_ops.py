@@ -366,6 +366,9 @@ class Bench(object):
         for o in sets.values():
             o.tid = self.next_tid
             self.next_tid += 1
+        # The last pass's destroys free their blocks in the background.
+        self.admin.run('zpool wait -t free %s'
+                       % self.host.parent.split('/')[0])
         try:
             # Who goes first alternates by pass, and udev settles before
             # each measurement, so no way pays for another's leftovers
