@@ -417,8 +417,9 @@ class RebootTest(ExportTestBase):
         self.host.admin('systemctl is-system-running --wait', timeout=600)
         # The pool still holds connections to the host before its reboot:
         # the first zfs command (not resent when lost) must work anyway.
-        stats = self.drv.get_volume_stats(refresh=True)
-        self.assertGreater(stats['total_capacity_gb'], 0)
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertEqual('up', pool['backend_state'])
+        self.assertGreater(pool['total_capacity_gb'], 0)
         self.drv.targets.end_startup()
         self.drv.ensure_export(self.ctx, vol)
         self.assertIO(data, 'read -P 0xef 0 1M')
