@@ -82,18 +82,7 @@ class Bed(object):
         with open(self.dev, 'wb') as f:
             f.truncate(64 << 20)
         self.tgtadm = os.path.join(self.dir, 'tgtadm')
-        with open(self.tgtadm, 'w') as f:
-            f.write('#!/bin/sh\nexec %s -C %d "$@"\n'
-                    % (wt.TGTADM, self.tgtd.control))
-        os.chmod(self.tgtadm, 0o755)
-        self.conf = os.path.join(self.dir, 'wrapper.conf')
-        with open(self.conf, 'w') as f:
-            f.write('parents = tank/cinder\nzfs = /bin/true\n'
-                    'zpool = /bin/true\ntgtadm = %(d)s/tgtadm\n'
-                    'statedir = %(d)s/state\nlockfile = %(d)s/lock\n'
-                    'log = %(d)s/wrapper.log\nzvol_root = %(d)s/zvol\n'
-                    'zvol_allow_files = yes\nzvol_wait = 2\n'
-                    % {'d': self.dir})
+        self.conf = wt.wrapper_config(self.dir, self.tgtd.control)
 
     def close(self):
         self.tgtd.cleanUp()

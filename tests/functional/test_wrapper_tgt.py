@@ -50,6 +50,26 @@ def _missing_tools():
     return None
 
 
+def wrapper_config(directory, control):
+    """Write a wrapper config for the tgtd on ``control``; its path.
+
+    State, lock, log and the zvol root (regular files allowed) all live
+    in ``directory``; zfs and zpool are /bin/true.
+    """
+    shim = os.path.join(directory, 'tgtadm')
+    with open(shim, 'w') as f:
+        f.write('#!/bin/sh\nexec %s -C %d "$@"\n' % (TGTADM, control))
+    os.chmod(shim, 0o755)
+    conf = os.path.join(directory, 'wrapper.conf')
+    with open(conf, 'w') as f:
+        f.write('parents = tank/cinder\nzfs = /bin/true\n'
+                'zpool = /bin/true\ntgtadm = %(d)s/tgtadm\n'
+                'statedir = %(d)s/state\nlockfile = %(d)s/lock\n'
+                'log = %(d)s/wrapper.log\nzvol_root = %(d)s/zvol\n'
+                'zvol_allow_files = yes\nzvol_wait = 2\n' % {'d': directory})
+    return conf
+
+
 class Tgtd(fixtures.Fixture):
     """A tgtd with its own control port and a portal on 127.0.0.1."""
 
@@ -120,19 +140,7 @@ class TestWrapperTgt(testtools.TestCase):
         self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
         self.zvols = os.path.join(self.dir, 'zvol', 'tank', 'cinder')
         os.makedirs(self.zvols)
-        shim = os.path.join(self.dir, 'tgtadm')
-        with open(shim, 'w') as f:
-            f.write('#!/bin/sh\nexec %s -C %d "$@"\n'
-                    % (TGTADM, self.tgtd.control))
-        os.chmod(shim, 0o755)
-        self.conf = os.path.join(self.dir, 'wrapper.conf')
-        with open(self.conf, 'w') as f:
-            f.write('parents = tank/cinder\nzfs = /bin/true\n'
-                    'zpool = /bin/true\ntgtadm = %(d)s/tgtadm\n'
-                    'statedir = %(d)s/state\nlockfile = %(d)s/lock\n'
-                    'log = %(d)s/wrapper.log\nzvol_root = %(d)s/zvol\n'
-                    'zvol_allow_files = yes\nzvol_wait = 2\n'
-                    % {'d': self.dir})
+        self.conf = wrapper_config(self.dir, self.tgtd.control)
 
     # ------------------------------------------------------------ helpers
 

@@ -691,6 +691,14 @@ class TestAllowList(WrapperTestCase):
 
 class TestLogging(WrapperTestCase):
 
+    def _conf_with_log(self, log):
+        """A copy of the test config with ``log = LOG``; its path."""
+        conf = os.path.join(self.w.dir, 'log.conf')
+        with open(self.w.conf) as f:
+            text = f.read().replace(self.w.log, log)
+        _write(conf, text, 0o644)
+        return conf
+
     def test_allowed_and_refused_are_logged_with_client(self):
         self.assertPassed('zfs list -H -p tank/cinder')
         self.assertRefused('zfs list -H -p tank/cinder;reboot')
@@ -716,10 +724,7 @@ class TestLogging(WrapperTestCase):
         if os.path.exists('/dev/log'):
             self.skipTest('/dev/log belongs to this machine\'s syslog; '
                           'the test needs to stand in for it')
-        conf = os.path.join(self.w.dir, 'syslog.conf')
-        with open(self.w.conf) as f:
-            text = f.read().replace(self.w.log, 'syslog')
-        _write(conf, text, 0o644)
+        conf = self._conf_with_log('syslog')
         rc, _out, err = self.w.run('zfs list -H -p tank/cinder', conf=conf)
         self.assertEqual(126, rc)
         self.assertIn('cannot write the log', err)
@@ -748,10 +753,7 @@ class TestLogging(WrapperTestCase):
         self.assertEqual(1, len(self.w.read_log().splitlines()))
 
     def test_unwritable_log_refuses_everything(self):
-        conf = os.path.join(self.w.dir, 'nolog.conf')
-        with open(self.w.conf) as f:
-            text = f.read().replace(self.w.log, '/nonexistent/dir/log')
-        _write(conf, text, 0o644)
+        conf = self._conf_with_log('/nonexistent/dir/log')
         rc, _out, err = self.w.run('zfs list -H -p tank/cinder', conf=conf)
         self.assertEqual(126, rc)
         self.assertIn('cannot write the log', err)
