@@ -537,7 +537,8 @@ lock() {
 }
 
 # One line per target:
-# tid|iqn|lun1 path|sessions|accounts|acls|lun1 serial|sid:cid list
+# tid|iqn|lun1 path|sessions|accounts|acls|lun1 serial|sid:cid:initiator list
+# (an initiator names itself: a name outside the IQN bytes becomes "?")
 TGT_AWK='
 function flush() {
     if (tid != "")
@@ -547,13 +548,14 @@ function flush() {
     flush()
     tid = $2; sub(/:$/, "", tid); iqn = $3
     lun1 = "-"; sess = 0; acct = ""; acl = ""; sn = ""; sec = ""; lun = ""
-    conns = ""; sid = ""
+    conns = ""; sid = ""; init = "?"
     next
 }
 /^    [A-Za-z]/ { sec = $1; next }
-sec == "I_T" && $1 == "I_T" && $2 == "nexus:" { sess++; sid = $3 }
+sec == "I_T" && $1 == "I_T" && $2 == "nexus:" { sess++; sid = $3; init = "?" }
+sec == "I_T" && $1 == "Initiator:" && $2 ~ /^[A-Za-z0-9.:_-]+$/ { init = $2 }
 sec == "I_T" && $1 == "Connection:" {
-    conns = conns (conns == "" ? "" : " ") sid ":" $2
+    conns = conns (conns == "" ? "" : " ") sid ":" $2 ":" init
 }
 sec == "LUN" && $1 == "LUN:" { lun = $2 }
 sec == "LUN" && lun == "1" && $1 == "Backing" && $3 == "path:" { lun1 = $4 }
@@ -766,6 +768,25 @@ add_lun() {
     CHANGED=1
 }
 
+# conns_of [INITIATOR]: CONNS = the sid:cid:initiator entries of T_CONNS
+# that belong to INITIATOR (all of them without one).
+conns_of() {
+    CONNS=
+    for _c in $T_CONNS; do
+        [ -z "${1-}" ] || [ "${_c#*:*:}" = "$1" ] || continue
+        CONNS="$CONNS $_c"
+    done
+}
+
+# close_conns TID: ask tgtd to close the connections in CONNS.
+close_conns() {
+    for _c in $CONNS; do
+        _r=${_c#*:}
+        tgt --op delete --mode conn --tid "$1" --sid "${_c%%:*}" \
+            --cid "${_r%%:*}" >/dev/null 2>&1
+    done
+}
+
 # delete_tid TID IQN: normal delete, then a bounded number of forced ones.
 # tgtd refuses even a forced delete while commands are in flight, and an
 # initiator doing I/O always has some, so each round first closes the
@@ -777,10 +798,8 @@ delete_tid() {
         [ "$_pause" = 0 ] || sleep "$_pause" 9>&-
         load_table
         find_target "$2" && [ "$T_TID" = "$1" ] || return 0
-        for _c in $T_CONNS; do
-            tgt --op delete --mode conn --tid "$1" --sid "${_c%%:*}" \
-                --cid "${_c#*:}" >/dev/null 2>&1
-        done
+        conns_of
+        close_conns "$1"
         tgt --op delete --force --mode target --tid "$1" 2>/dev/null &&
             return 0
     done
@@ -952,6 +971,19 @@ target_deny() {
     done
     W_INITS=$_keep
     acl_commit
+    [ $PRESENT = yes ] || return 0
+    # tgtd checks its ACL only at login: close the denied initiator's
+    # sessions now (it cannot log in again), as a fence for force detach.
+    for _pause in 0.2 0.5 1 2 -; do
+        find_target "$1" || return 0
+        conns_of "$2"
+        [ -n "$CONNS" ] || return 0
+        [ "$_pause" != - ] || break
+        close_conns "$T_TID"
+        sleep "$_pause" 9>&-
+        load_table
+    done
+    fail "$2 is still connected to $1"
 }
 
 target_resize() {

@@ -327,7 +327,7 @@ class TgtTargets(object):
                   _check_word(initiator, iqn))
 
     def deny(self, iqn, initiator):
-        """Remove an initiator; a target already gone counts as done."""
+        """Remove an initiator and close its sessions; gone counts as done."""
         try:
             self._run(iqn, 'target-deny', _check_word(iqn, iqn),
                       _check_word(initiator, iqn))

@@ -248,6 +248,44 @@ class TestWrapperTgt(testtools.TestCase):
                                '--mode', 'target').stdout
         self.assertNotIn('ALL', acl.split('ACL information:')[1])
 
+    def _hold_session(self, initiator):
+        """iscsi-perf as ``initiator``: I/O on one session for a minute."""
+        perf = subprocess.Popen(
+            ['iscsi-perf', '-i', initiator, '-t', '60', '-m', '4',
+             self.url(IQN, (USER, SECRET))],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: perf.poll() is None and perf.kill())
+        return perf
+
+    def _session_initiators(self):
+        show = self.tgtd.tgtadm('--lld', 'iscsi', '--op', 'show',
+                                '--mode', 'target').stdout
+        return sorted(line.split()[1] for line in show.splitlines()
+                      if line.strip().startswith('Initiator:'))
+
+    def test_deny_closes_only_the_denied_initiators_session(self):
+        self.create()
+        self.ok('target-allow %s %s' % (IQN, INIT1))
+        self.ok('target-allow %s %s' % (IQN, INIT2))
+        perf1 = self._hold_session(INIT1)
+        perf2 = self._hold_session(INIT2)
+        deadline = time.monotonic() + 20
+        while self._session_initiators() != [INIT1, INIT2]:
+            if time.monotonic() > deadline:
+                self.skipTest('iscsi-perf did not hold two sessions open')
+            time.sleep(0.2)
+        self.ok('target-deny %s %s' % (IQN, INIT1))
+        # At once, not when INIT1 logs out by itself: and it cannot log in
+        # again (iscsi-perf keeps trying to reconnect).
+        self.assertEqual([INIT2], self._session_initiators())
+        time.sleep(2)
+        self.assertEqual([INIT2], self._session_initiators())
+        self.assertNotEqual(0, self.inq(IQN, (USER, SECRET), INIT1)[0])
+        self.assertIsNone(perf2.poll(), 'the allowed initiator was cut off')
+        for perf in (perf1, perf2):
+            perf.kill()
+            perf.wait()
+
     def test_resize_online(self):
         self.create()
         path = os.path.join(self.zvols, 'vol1')

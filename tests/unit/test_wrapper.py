@@ -95,6 +95,14 @@ if st.get('down'):
          "is not connected", 107)
 op, mode, tid = opts.get('--op'), opts.get('--mode'), opts.get('--tid')
 T = st['targets']
+
+
+def sessions(t):
+    """Initiator names of t's sessions (a number: that many of INIT)."""
+    s = t['sessions']
+    return s if isinstance(s, list) else [INIT] * s
+
+
 if mode == 'target' and op == 'show':
     for k in sorted(T, key=int):
         t = T[k]
@@ -102,9 +110,11 @@ if mode == 'target' and op == 'show':
         print('    System information:\n        Driver: iscsi\n'
               '        State: ready')
         print('    I_T nexus information:')
-        for n in range(t['sessions']):
+        for n, who in enumerate(sessions(t)):
             print('        I_T nexus: %%d' %% (n + 1))
-            print('            Initiator: %%s alias: x' %% INIT)
+            print('            Initiator: %%s alias: x' %% who)
+            print('            Connection: 0')
+            print('                IP Address: 192.0.2.9')
         print('    LUN information:')
         print('        LUN: 0\n            Type: controller\n'
               '            Backing store path: None')
@@ -145,6 +155,13 @@ elif mode == 'target' and op in ('bind', 'unbind'):
         acl.remove(who)
     else:
         fail("can't find the access control rule")
+elif mode == 'conn' and op == 'delete':
+    names = sessions(T[tid]) if tid in T else []
+    sid = int(opts['--sid'])
+    if not 0 < sid <= len(names) or opts['--cid'] != '0':
+        fail("can't find the connection")
+    del names[sid - 1]
+    T[tid]['sessions'] = names
 elif mode == 'logicalunit':
     if tid not in T:
         fail("can't find the target", 3)
@@ -1003,6 +1020,38 @@ class TestTargets(WrapperTestCase):
         self.assertIn(['--op', 'delete', '--force', '--mode', 'target',
                        '--tid', '1'], ops)
         self.assertEqual({}, self.w.tgtd()['targets'])
+
+    def test_deny_closes_the_denied_initiators_sessions_only(self):
+        self.create()
+        self.assertPassed('target-allow %s %s' % (IQN, INIT1))
+        self.assertPassed('target-allow %s %s' % (IQN, INIT2))
+        t = self.w.tgtd()
+        t['targets']['1']['sessions'] = [INIT2, INIT1, INIT1]
+        self.w.set_tgtd(t)
+        self.assertPassed('target-deny %s %s' % (IQN, INIT1))
+        self.assertEqual([INIT2], self.w.tgtd()['targets']['1']['sessions'])
+        # a deny without sessions of that initiator closes nothing
+        self.assertPassed('target-allow %s %s' % (IQN, INIT1))
+        self.w.reset_calls()
+        self.assertPassed('target-deny %s %s' % (IQN, INIT1))
+        self.assertEqual([INIT2], self.w.tgtd()['targets']['1']['sessions'])
+        self.assertEqual([], [a for a in self.tgtadm_calls()
+                              if 'conn' in a])
+
+    def test_self_chosen_initiator_names_cannot_break_the_listing(self):
+        self.create()
+        self.assertPassed('target-allow %s %s' % (IQN, INIT1))
+        t = self.w.tgtd()
+        t['targets']['1']['sessions'] = ['x|1|/dev/evil|9', '%s:a' % INIT1,
+                                         INIT1 + '|']
+        self.w.set_tgtd(t)
+        line = self.assertPassed('target-list').split()
+        lun = os.path.join(self.w.dir, 'zvol', 'tank', 'cinder', 'v')
+        self.assertEqual([IQN, 'tid=1', 'lun=' + lun, 'persisted=yes',
+                          'sessions=3'], line)
+        self.assertPassed('target-deny %s %s' % (IQN, INIT1))
+        self.assertEqual(['x|1|/dev/evil|9', '%s:a' % INIT1, INIT1 + '|'],
+                         self.w.tgtd()['targets']['1']['sessions'])
 
     def test_allow_and_deny(self):
         self.create()
