@@ -1,0 +1,154 @@
+"""The non-root ZFS host of doc/wrapper-install.rst, for real.
+
+In the test-bed guest, ``tools/nonroot-setup.sh`` turns a system user into
+the driver's login: the driver key locked to the wrapper, ``zfs allow`` on
+its own parent only, sudo for tgtadm only, a udev rule for the zvol device
+nodes. The driver then takes volumes through their whole life as that
+user, data goes in over ``zvol-write`` and is read back over iSCSI, and the
+user, even with a shell, cannot touch a dataset outside its parent nor run
+anything else as root.
+"""
+
+import io
+import os
+import uuid
+
+from cinder.tests.unit import fake_snapshot
+from cinder.tests.unit import fake_volume
+from cinder.volume import configuration
+from oslo_concurrency import processutils
+
+from tests.functional import test_export
+from zol_driver import driver
+from zol_driver import ssh
+from zol_driver import tgt
+from zol_driver import zfs
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+SETUP = os.path.join(REPO, 'tools', 'nonroot-setup.sh')
+USER = 'cinderzol'
+PARENT = 'tank/cinder-nonroot'
+CONF = '/etc/cinder-zol/zfswrapper-nonroot.conf'
+STATEDIR = '/var/lib/cinder-zol/targets-nonroot'
+LOG = '/var/log/cinder-zol-wrapper-nonroot.log'
+GROUP = 'zol_nonroot_functional'
+WRAPPER_CONF = """\
+parents = %(parent)s
+zfs = /sbin/zfs
+zpool = /sbin/zpool
+tgtadm = /usr/sbin/tgtadm
+dd = /bin/dd
+sudo = /usr/bin/sudo
+statedir = %(statedir)s
+lockfile = /run/lock/cinder-zol-nonroot.lock
+log = %(log)s
+zvol_wait = 30
+""" % {'parent': PARENT, 'statedir': STATEDIR, 'log': LOG}
+
+
+class NonRootHostTest(test_export.ExportTestBase):
+    """The export tests' helpers, with a driver that logs in as USER."""
+
+    def setUp(self):
+        super().setUp()
+        rc, _out, err = self.host.admin('command -v sudo visudo')
+        if rc:
+            self.skipTest('the test-bed image has no sudo (rebuild it: '
+                          'tools/testbed/testbed build): %s' % err.strip())
+        with open(SETUP, 'rb') as f:
+            self.host.admin_ok('cat > /tmp/nonroot-setup.sh',
+                               f.read().decode())
+        with open(self.host.driver_key + '.pub') as f:
+            self.host.admin_ok('cat > /tmp/driver.pub', f.read())
+        self.host.admin_ok('cat > %s && chmod 0644 %s' % (CONF, CONF),
+                           WRAPPER_CONF)
+        self.host.admin_ok('zfs list %s >/dev/null 2>&1 || zfs create %s'
+                           % (PARENT, PARENT))
+        self.addCleanup(self.host.admin, 'zfs destroy -r %s' % PARENT)
+        out = self.host.admin_ok('sh /tmp/nonroot-setup.sh %s %s '
+                                 '/tmp/driver.pub %s' % (USER, PARENT, CONF),
+                                 timeout=300)
+        self.assertIn('may now run the wrapper', out)
+        self.ex = ssh.SSHExecutor(
+            self.host.host, port=self.host.port, login=USER,
+            private_key=self.host.driver_key,
+            known_hosts_file=self.host.known_hosts, strict_host_key=True,
+            conn_timeout=20, command_timeout=180)
+        self.addCleanup(self.ex.close)
+        conf = configuration.Configuration(driver.driver.volume_opts,
+                                           config_group=GROUP)
+        self.drv = driver.ZFSonLinuxISCSIDriver(configuration=conf)
+        for key, value in dict(san_ip=self.host.host, san_login=USER,
+                               zol_parent_dataset=PARENT,
+                               target_ip_address=self.host.iscsi_ip,
+                               target_port=self.host.iscsi_port).items():
+            self.cfg.config(group=GROUP, **{key: value})
+        self.drv.executor = self.ex
+        self.drv.zfs = zfs.ZFSHost(self.ex, PARENT, busy_retries=5,
+                                   busy_interval=0.5)
+        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration)
+
+    def as_user(self, command):
+        """(rc, out, err) of a shell command run as the user in the guest."""
+        return self.host.admin("su -s /bin/sh %s -c '%s'" % (USER, command))
+
+    def test_volume_life_through_the_non_root_user(self):
+        vol = fake_volume.fake_volume_obj(self.ctx, id=str(uuid.uuid4()),
+                                          size=1)
+        self.drv.create_volume(vol)
+        snap = fake_snapshot.fake_snapshot_obj(self.ctx, id=str(uuid.uuid4()),
+                                               volume=vol, volume_size=1)
+        snap.volume_id = vol.id
+        self.drv.create_snapshot(snap)
+        clone = fake_volume.fake_volume_obj(self.ctx, id=str(uuid.uuid4()),
+                                            size=2)
+        self.drv.create_volume_from_snapshot(clone, snap)
+        self.drv.extend_volume(vol, 2)
+        names = self.host.admin_ok('zfs list -H -o name -r %s' % PARENT)
+        self.assertIn('%s/volume-%s' % (PARENT, clone.id), names)
+
+        # zvol-write as the user: the udev rule gave it the device node.
+        dataset = '%s/volume-%s' % (PARENT, vol.id)
+        self.host.admin_ok('udevadm settle -t 60; for i in $(seq 150); do '
+                           '[ -b /dev/zvol/%s ] && break; sleep 0.2; done'
+                           % dataset)
+        self.ex.stream_to(['zvol-write', dataset],
+                          io.BytesIO(b'\x5a' * (1 << 20)))
+
+        props = self.export(vol)
+        self.assertIO(props, 'read -P 0x5a 0 1M')
+
+        owner = self.host.admin_ok('stat -c %%U %s/%s'
+                                   % (STATEDIR, props['target_iqn']))
+        self.assertEqual(USER, owner.strip())
+        self.drv.terminate_connection(vol, {'initiator': test_export.INI})
+        self.drv.remove_export(self.ctx, vol)
+        self.assertNotIn(props['target_iqn'],
+                         self.host.admin_ok('tgtadm --lld iscsi --op show '
+                                            '--mode target'))
+        self.drv.delete_volume(clone)
+        self.drv.delete_snapshot(snap)
+        self.drv.delete_volume(vol)
+        self.assertEqual(PARENT, self.host.admin_ok(
+            'zfs list -H -o name -r -t all %s' % PARENT).strip())
+
+    def test_the_user_cannot_reach_beyond_its_parent(self):
+        # ZFS itself says no, even to the user's own shell...
+        rc, _out, err = self.as_user('zfs create -V 1M tank/cinder/escape')
+        self.assertNotEqual(0, rc)
+        self.assertIn('permission denied', err.lower())
+        rc, _out, err = self.as_user('zfs destroy -r tank')
+        self.assertNotEqual(0, rc)
+        # ... sudo grants tgtadm only ...
+        rc, _out, err = self.as_user('sudo -n /bin/cat /etc/shadow')
+        self.assertNotEqual(0, rc)
+        rc, out, err = self.as_user('sudo -n /usr/sbin/tgtadm --lld iscsi '
+                                    '--op show --mode sys')
+        self.assertEqual(0, rc, err)
+        # ... and the key runs the wrapper, which refuses other parents.
+        with self.assertRaises(processutils.ProcessExecutionError) as caught:
+            self.ex('zfs', 'create', '-V', '1048576', 'tank/cinder/escape')
+        self.assertIn('not PARENT/VOL of a configured parent',
+                      str(caught.exception))
+        self.assertNotIn('escape', self.host.admin_ok('zfs list -H -o name'))
