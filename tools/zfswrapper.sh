@@ -24,7 +24,9 @@ IFS=' '
 # let in) so that the binaries run below see only PATH and LC_ALL.  Names
 # come from the builtin "export -p"; a value with a newline can only add
 # names to drop.  Costs one fork, where "env -i" per binary cost an exec.
-# It runs before any variable is set, so none of ours can be dropped.
+# It runs before any variable is set, so none of ours can be dropped.  (An
+# exported IFS stays exported, as dash keeps that flag on its own special
+# variables, but it holds the wrapper's own blanks, never the caller's.)
 scrub_env() {
     _drop=
     while IFS= read -r _l; do

@@ -643,7 +643,8 @@ class TestAllowList(WrapperTestCase):
         rc, _o, err = self.w.run(
             'zfs list -H -p tank/cinder',
             env={'PATH': evil, 'ZOL_EVIL': '1', 'LANG': 'de_DE.UTF-8',
-                 'IFS': '/', 'ENV': marker, 'BASH_ENV': marker})
+                 'IFS': '/', 'ENV': marker, 'BASH_ENV': marker,
+                 'BASH_FUNC_zfs%%': '() { touch %s; }' % marker})
         self.assertEqual(0, rc, err)
         self.assertFalse(os.path.exists(marker))
         with open(os.path.join(self.w.dir, 'env.zfs')) as f:
@@ -654,6 +655,12 @@ class TestAllowList(WrapperTestCase):
         self.assertNotIn('SSH_ORIGINAL_COMMAND', env)
         self.assertEqual('C', env['LC_ALL'])
         self.assertEqual('/usr/sbin:/usr/bin:/sbin:/bin', env['PATH'])
+        # Nothing else. dash keeps IFS exported once the environment had
+        # it (unset cannot drop the flag of its own variables), but with
+        # the wrapper's blanks, never the caller's '/'; the stub, a dash
+        # script, adds PWD itself.
+        self.assertEqual({'PATH', 'LC_ALL', 'PWD', 'IFS'}, set(env))
+        self.assertLessEqual(set(env['IFS']), set(' \t\n'))
         self.assertFalse(os.path.exists(marker))
 
     def test_target_verbs_run_tgtadm_with_a_clean_environment(self):
