@@ -53,7 +53,7 @@ CMD=$1
 SSH_FROM=$2
 shift 2
 
-VERSION=1.0.0
+VERSION=1.1.0
 MAX_COMMAND=1024
 MAX_WORD=128
 NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias '

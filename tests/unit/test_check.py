@@ -73,7 +73,7 @@ class FakeHost(object):
             return 0, 'uid=0(root)\n' if argv == ['id'] else '', ''
         verb = argv[0]
         if verb == 'version':
-            return 0, ('zfswrapper 1.0.0\nzfs-2.1.11-1\nzfs-kmod-2.1.11-1\n'
+            return 0, ('zfswrapper 1.1.0\nzfs-2.1.11-1\nzfs-kmod-2.1.11-1\n'
                        'tgtadm 1.0.85\n'), ''
         if verb == 'zfs':
             return self._zfs(argv[1:])

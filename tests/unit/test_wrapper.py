@@ -871,7 +871,7 @@ class TestVersionAndStreams(WrapperTestCase):
         _write(os.path.join(self.w.dir, 'out'), 'zfs-2.1.11-1\n'
                'zfs-kmod-2.1.11-1\n', 0o644)
         out = self.assertPassed('version')
-        self.assertEqual(['zfswrapper 1.0.0', 'zfs-2.1.11-1',
+        self.assertEqual(['zfswrapper 1.1.0', 'zfs-2.1.11-1',
                           'zfs-kmod-2.1.11-1', 'tgtadm 1.0.85'],
                          out.splitlines())
 
