@@ -45,8 +45,7 @@ EOF
 set -- "${SSH_ORIGINAL_COMMAND-}" "${SSH_CONNECTION-}" "$@"
 scrub_env
 IFS=' '
-SAFE_PATH=/usr/sbin:/usr/bin:/sbin:/bin
-PATH=$SAFE_PATH
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
 export PATH LC_ALL
 CMD=$1
@@ -941,7 +940,9 @@ acl_commit() {
     [ $PERSISTED = no ] || write_state
 }
 
-target_allow() {
+# acl_begin IQN INITIATOR_IQN: check the words, log, lock, load W_* of
+# IQN; OTHERS = its allowed initiators but INITIATOR_IQN and ALL.
+acl_begin() {
     [ $# -eq 2 ] || refuse "$VERB: IQN INITIATOR_IQN expected"
     need_iqn "$1"
     is_iqn "$2" || refuse "$VERB: bad initiator IQN"
@@ -949,29 +950,24 @@ target_allow() {
     lock
     load_table
     acl_prepare "$1"
+    OTHERS=
+    for _i in $W_INITS; do
+        [ "$_i" = ALL ] || [ "$_i" = "$2" ] ||
+            OTHERS="$OTHERS${OTHERS:+ }$_i"
+    done
+}
+
+target_allow() {
+    acl_begin "$@"
     [ $PRESENT = yes ] || [ $PERSISTED = yes ] || fail "no target $1"
     # The first allowed initiator replaces ALL.
-    _keep=
-    for _i in $W_INITS; do
-        [ "$_i" = ALL ] || [ "$_i" = "$2" ] || _keep="$_keep$_i "
-    done
-    W_INITS="$_keep$2"
+    W_INITS="$OTHERS${OTHERS:+ }$2"
     acl_commit
 }
 
 target_deny() {
-    [ $# -eq 2 ] || refuse "$VERB: IQN INITIATOR_IQN expected"
-    need_iqn "$1"
-    is_iqn "$2" || refuse "$VERB: bad initiator IQN"
-    allowed
-    lock
-    load_table
-    acl_prepare "$1"
-    _keep=
-    for _i in $W_INITS; do
-        [ "$_i" = ALL ] || [ "$_i" = "$2" ] || _keep="$_keep${_keep:+ }$_i"
-    done
-    W_INITS=$_keep
+    acl_begin "$@"
+    W_INITS=$OTHERS
     acl_commit
     [ $PRESENT = yes ] || return 0
     # tgtd checks its ACL only at login: close the denied initiator's
