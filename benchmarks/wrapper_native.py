@@ -89,12 +89,9 @@ class Bed(object):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def wrapper(self, command, stdin=b''):
-        env = {'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': command,
-               'SSH_CONNECTION': '127.0.0.1 40000 127.0.0.1 22'}
-        p = subprocess.run([wt.DASH, wt.WRAPPER, '-c', self.conf],
-                           input=stdin, env=env, capture_output=True)
-        if p.returncode:
-            raise RuntimeError('%s: %s' % (command, p.stderr.decode()))
+        rc, _out, err = wt.run_wrapper(self.conf, command, stdin)
+        if rc:
+            raise RuntimeError('%s: %s' % (command, err))
 
     def verbs(self):
         return {

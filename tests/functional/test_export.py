@@ -81,21 +81,25 @@ class ExportTestBase(testtools.TestCase):
         lock = _tgtd_lock(self.exclusive)
         lock.__enter__()
         self.addCleanup(lock.__exit__, None, None, None)
-        self.ex = _executor(self.host)
         self.cfg = self.useFixture(config_fixture.Config(cfg.CONF))
-        conf = configuration.Configuration(driver.driver.volume_opts,
-                                           config_group=GROUP)
-        self.drv = driver.ZFSonLinuxISCSIDriver(configuration=conf)
-        for key, value in dict(san_ip=self.host.host,
-                               zol_parent_dataset=self.host.parent,
-                               target_ip_address=self.host.iscsi_ip,
-                               target_port=self.host.iscsi_port).items():
-            self.cfg.config(group=GROUP, **{key: value})
-        self.drv.executor = self.ex
-        self.drv.zfs = zfs.ZFSHost(self.ex, self.host.parent,
-                                   busy_retries=5, busy_interval=0.5)
-        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration)
+        self.use_driver(_executor(self.host), self.host.parent, GROUP)
         self.ctx = context.get_admin_context()
+
+    def use_driver(self, ex, parent, group, **settings):
+        """self.ex and self.drv: a driver on ``ex`` under ``parent``."""
+        self.ex = ex
+        conf = configuration.Configuration(driver.driver.volume_opts,
+                                           config_group=group)
+        self.drv = driver.ZFSonLinuxISCSIDriver(configuration=conf)
+        settings.update(san_ip=self.host.host, zol_parent_dataset=parent,
+                        target_ip_address=self.host.iscsi_ip,
+                        target_port=self.host.iscsi_port)
+        for key, value in settings.items():
+            self.cfg.config(group=group, **{key: value})
+        self.drv.executor = ex
+        self.drv.zfs = zfs.ZFSHost(ex, parent, busy_retries=5,
+                                   busy_interval=0.5)
+        self.drv.targets = tgt.TgtTargets(ex, self.drv.configuration)
 
     # ---- volumes ----
 

@@ -15,14 +15,10 @@ import uuid
 
 from cinder.tests.unit import fake_snapshot
 from cinder.tests.unit import fake_volume
-from cinder.volume import configuration
 from oslo_concurrency import processutils
 
 from tests.functional import test_export
-from zol_driver import driver
 from zol_driver import ssh
-from zol_driver import tgt
-from zol_driver import zfs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -70,24 +66,13 @@ class NonRootHostTest(test_export.ExportTestBase):
                                  '/tmp/driver.pub %s' % (USER, PARENT, CONF),
                                  timeout=300)
         self.assertIn('may now run the wrapper', out)
-        self.ex = ssh.SSHExecutor(
+        ex = ssh.SSHExecutor(
             self.host.host, port=self.host.port, login=USER,
             private_key=self.host.driver_key,
             known_hosts_file=self.host.known_hosts, strict_host_key=True,
             conn_timeout=20, command_timeout=180)
-        self.addCleanup(self.ex.close)
-        conf = configuration.Configuration(driver.driver.volume_opts,
-                                           config_group=GROUP)
-        self.drv = driver.ZFSonLinuxISCSIDriver(configuration=conf)
-        for key, value in dict(san_ip=self.host.host, san_login=USER,
-                               zol_parent_dataset=PARENT,
-                               target_ip_address=self.host.iscsi_ip,
-                               target_port=self.host.iscsi_port).items():
-            self.cfg.config(group=GROUP, **{key: value})
-        self.drv.executor = self.ex
-        self.drv.zfs = zfs.ZFSHost(self.ex, PARENT, busy_retries=5,
-                                   busy_interval=0.5)
-        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration)
+        self.addCleanup(ex.close)
+        self.use_driver(ex, PARENT, GROUP, san_login=USER)
 
     def as_user(self, command):
         """(rc, out, err) of a shell command run as the user in the guest."""

@@ -70,6 +70,19 @@ def wrapper_config(directory, control):
     return conf
 
 
+def run_wrapper(conf, command, stdin=b''):
+    """(rc, stdout, stderr) of the wrapper judging ``command``.
+
+    It is started the way sshd starts a forced command: the request in
+    SSH_ORIGINAL_COMMAND, the client in SSH_CONNECTION.
+    """
+    env = {'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': command,
+           'SSH_CONNECTION': '127.0.0.1 40000 127.0.0.1 22'}
+    p = subprocess.run([DASH, WRAPPER, '-c', conf], input=stdin, env=env,
+                       capture_output=True, timeout=120)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
 class Tgtd(fixtures.Fixture):
     """A tgtd with its own control port and a portal on 127.0.0.1."""
 
@@ -145,11 +158,7 @@ class TestWrapperTgt(testtools.TestCase):
     # ------------------------------------------------------------ helpers
 
     def wrapper(self, command, stdin=b''):
-        env = {'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': command,
-               'SSH_CONNECTION': '127.0.0.1 40000 127.0.0.1 22'}
-        p = subprocess.run([DASH, WRAPPER, '-c', self.conf], input=stdin,
-                           env=env, capture_output=True, timeout=120)
-        return p.returncode, p.stdout.decode(), p.stderr.decode()
+        return run_wrapper(self.conf, command, stdin)
 
     def ok(self, command, stdin=b''):
         rc, out, err = self.wrapper(command, stdin)

@@ -122,7 +122,8 @@ class ChapWantedTestCase(testtools.TestCase):
         self.assertTrue(tgt.chap_wanted(self.conf))
 
 
-class TargetsTestCase(testtools.TestCase):
+class _RecordedTargets(testtools.TestCase):
+    """TgtTargets on a Recorder, with a clock the test moves."""
 
     def setUp(self):
         super().setUp()
@@ -130,6 +131,9 @@ class TargetsTestCase(testtools.TestCase):
         self.now = [1000.0]
         self.targets = tgt.TgtTargets(self.ex, conf(),
                                       clock=lambda: self.now[0])
+
+
+class TargetsTestCase(_RecordedTargets):
 
     def test_export_for_new_volume_gets_new_chap(self):
         export = self.targets.export_for(VOL, VID)
@@ -278,15 +282,8 @@ class TargetsTestCase(testtools.TestCase):
         self.assertEqual(1, len(calls))
 
 
-class StartupTestCase(testtools.TestCase):
+class StartupTestCase(_RecordedTargets):
     """N exports at start-up cost one restore plus one per broken target."""
-
-    def setUp(self):
-        super().setUp()
-        self.ex = Recorder()
-        self.now = [1000.0]
-        self.targets = tgt.TgtTargets(self.ex, conf(),
-                                      clock=lambda: self.now[0])
 
     def exports(self, n):
         return [self.targets.export_for(
