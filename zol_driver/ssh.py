@@ -8,7 +8,16 @@ keep a small pool of warm transports and open one exec channel per command.
 
 A command is retried only when it provably never reached the host (the
 connection or the channel could not be opened); once the exec request is
-sent, a failure is reported, never repeated blindly.
+sent, a failure is reported, never repeated blindly.  A pooled connection
+that cannot even open a channel is taken as a sign that the host went away
+(a reboot leaves every pooled connection dead): the whole idle pool is
+dropped and a fresh connection is tried at once, without spending a retry.
+
+Image streams run on their own transports under their own limit
+(``max_streams``), so hour-long copies never starve control commands (and
+the stats that keep the backend up).  A call may carry a ``deadline``: one
+budget that bounds every wait of that call, so callers with an RPC timeout
+of their own always get an answer in time.
 
 Works under eventlet and under native threads: every lock, semaphore and
 event is created when an executor is built, from the ``threading`` module
@@ -93,6 +102,81 @@ def _why(exc):
 
 def _text(chunks):
     return b''.join(chunks).decode('utf-8', 'replace')
+
+
+class _Budget(object):
+    """What is left of one call's ``deadline`` (seconds; None: no bound).
+
+    Every wait of the call is cut to what is left, so the whole call ends
+    within its deadline whatever step it is stuck in.
+    """
+
+    def __init__(self, seconds, clock):
+        self.seconds = seconds
+        self._clock = clock
+        self.end = None if seconds is None else clock() + max(0, seconds)
+        self.last_error = None      # why the last attempt failed
+
+    def left(self):
+        """Seconds left (never negative), or None without a deadline."""
+        if self.end is None:
+            return None
+        return max(0.0, self.end - self._clock())
+
+    def cap(self, timeout):
+        """``timeout`` cut to what is left (None: no limit)."""
+        left = self.left()
+        if left is None:
+            return timeout
+        return left if timeout is None else min(timeout, left)
+
+    def binds(self, timeout):
+        """Whether the deadline, not ``timeout``, is the nearer limit."""
+        left = self.left()
+        return left is not None and (timeout is None or left < timeout)
+
+    def spent(self):
+        return self.end is not None and self._clock() >= self.end
+
+    def give_up(self):
+        """No time for another attempt: count the deadline as reached."""
+        self.end = min(self.end, self._clock())
+
+    def __str__(self):
+        return 'the %ss deadline of this call' % self.seconds
+
+
+class _RunLimit(object):
+    """How long one sent command may run, and how to say it ran out.
+
+    Fixed (``idle=False``): the whole run, from the exec request to the
+    exit status.  Idle (streams): the time without progress.
+    """
+
+    def __init__(self, host, command, timeout, idle, budget, clock):
+        self.seconds = budget.cap(timeout)
+        self._why = ('%s (it may have run)' % budget
+                     if budget.binds(timeout) else '%ss' % timeout)
+        self._host, self._command = host, command
+        self._idle, self._clock = idle, clock
+        self.end = clock() + self.seconds
+
+    def progress(self):
+        """Data moved: an idle limit starts again."""
+        if self._idle:
+            self.end = self._clock() + self.seconds
+
+    def left(self):
+        return max(0.0, self.end - self._clock())
+
+    def check(self):
+        if self._clock() >= self.end:
+            raise self.expired()
+
+    def expired(self):
+        return errors.CommandTimeout(
+            'ZFS host %s' % self._host,
+            '"%s" did not finish within %s' % (self._command, self._why))
 
 
 class _HostKeys(object):
@@ -180,24 +264,31 @@ class _HostKeys(object):
 
 
 class _Pool(object):
-    """At most ``size`` transports; idle ones are reused newest first."""
+    """At most ``size`` transports; idle ones are reused newest first.
 
-    def __init__(self, size, wait):
+    ``wait``: how long a command waits for a free slot (None: as long as
+    it takes).
+    """
+
+    def __init__(self, size, wait, kind='SSH connection'):
+        self.size = size
+        self.wait = wait
+        self.kind = kind
         self._slots = threading.BoundedSemaphore(size)
         self._lock = threading.Lock()
         self._idle = []
-        self._wait = wait
         self.closed = False
 
-    @contextlib.contextmanager
-    def slot(self):
-        if not self._slots.acquire(timeout=self._wait):
-            raise errors.TransportError(
-                'SSH pool', 'no connection free after %ss' % self._wait)
-        try:
-            yield
-        finally:
-            self._slots.release()
+    def acquire(self, timeout):
+        """A slot within ``timeout`` seconds (None: wait for one)."""
+        if self._slots.acquire(blocking=False):
+            return True
+        LOG.debug('All %(n)d %(kind)s slots busy; waiting.',
+                  {'n': self.size, 'kind': self.kind})
+        return self._slots.acquire(timeout=timeout)
+
+    def release(self):
+        self._slots.release()
 
     def take(self):
         """An idle live transport, or None; dead ones are dropped."""
@@ -212,18 +303,29 @@ class _Pool(object):
             transport.close()
 
     def give(self, transport):
+        """Keep ``transport`` idle (never more than ``size`` of them)."""
         with self._lock:
-            if not self.closed:
+            if not self.closed and len(self._idle) < self.size:
                 self._idle.append(transport)
                 return
         transport.close()
 
-    def close(self):
+    def idle_count(self):
         with self._lock:
-            self.closed = True
+            return len(self._idle)
+
+    def drop_idle(self):
+        """Close every idle transport; how many there were."""
+        with self._lock:
             idle, self._idle = self._idle, []
         for transport in idle:
             transport.close()
+        return len(idle)
+
+    def close(self):
+        with self._lock:
+            self.closed = True
+        self.drop_idle()
 
 
 class SSHExecutor(object):
@@ -240,7 +342,8 @@ class SSHExecutor(object):
     def __init__(self, host, port=22, login='root', private_key=None,
                  password=None, key_passphrase=None, known_hosts_file=None,
                  strict_host_key=True, conn_timeout=30, command_timeout=120,
-                 min_pool=1, max_pool=5, keepalive=30, retries=3):
+                 min_pool=1, max_pool=5, keepalive=30, retries=3,
+                 max_streams=2):
         if not private_key and not password:
             raise errors.TransportError(
                 'ZFS host %s' % host,
@@ -251,6 +354,7 @@ class SSHExecutor(object):
         self.min_pool = min(min_pool, max_pool)
         self.keepalive = keepalive
         self.retries = max(1, retries)
+        self.max_streams = max(1, int(max_streams))
         self.round_trips = 0
         self._password = password
         self._pkey = self._load_key(private_key, key_passphrase)
@@ -259,6 +363,10 @@ class SSHExecutor(object):
                                     strict_host_key, threading.Lock())
         self._pool_args = (max_pool, (conn_timeout or 30) + command_timeout)
         self._pool = _Pool(*self._pool_args)
+        # Streams wait as long as it takes for a stream slot: each stream
+        # in progress either moves data or ends on its inactivity timeout.
+        self._stream_args = (self.max_streams, None, 'image stream')
+        self._streams = _Pool(*self._stream_args)
 
     @classmethod
     def from_configuration(cls, conf):
@@ -275,20 +383,31 @@ class SSHExecutor(object):
                    min_pool=conf.ssh_min_pool_conn,
                    max_pool=conf.ssh_max_pool_conn,
                    keepalive=conf.zol_ssh_keepalive_interval,
-                   retries=conf.zol_ssh_retries)
+                   retries=conf.zol_ssh_retries,
+                   # Read safely: the option may not be registered yet.
+                   max_streams=getattr(conf, 'zol_max_streams', None) or 2)
 
     # -- public interface ----------------------------------------------
 
     def __call__(self, *argv, check_exit_code=True, process_input=None,
-                 timeout=None):
+                 timeout=None, deadline=None):
+        """Run ``argv``; ``deadline`` (seconds) bounds the whole call.
+
+        The deadline covers the wait for a pool slot, every connect attempt
+        and retry backoff, and the run itself (``timeout``, default the
+        command timeout, is cut to what is left, never lengthened).
+        Exceeded: CommandTimeout if the command was sent (it may have run),
+        TransportError if it was not.
+        """
+        budget = _Budget(deadline, self._now)
         command = join_argv(argv)
         if isinstance(process_input, str):
             process_input = process_input.encode('utf-8')
         feed = [process_input] if process_input else []
         out = []
-        err = self._execute(command, feed, out.append, check_exit_code,
-                            timeout or self.command_timeout, idle=False,
-                            stdout=out)
+        err = self._execute(self._pool, command, feed, out.append,
+                            check_exit_code, timeout or self.command_timeout,
+                            False, budget, stdout=out)
         return _text(out), err
 
     execute = __call__
@@ -298,46 +417,87 @@ class SSHExecutor(object):
         """Send ``fileobj``'s bytes to the command's stdin.
 
         The command timeout applies to inactivity, not to the whole copy.
+        Runs on a stream slot and transport, never on the control pool.
         """
         blocks = iter(lambda: fileobj.read(block_size), b'')
         out = []
-        err = self._execute(join_argv(argv), blocks, out.append,
-                            check_exit_code, self.command_timeout, idle=True,
-                            stdout=out)
+        err = self._execute(self._streams, join_argv(argv), blocks,
+                            out.append, check_exit_code, self.command_timeout,
+                            True, _Budget(None, self._now), stdout=out)
         return _text(out), err
 
     def stream_from(self, argv, fileobj, check_exit_code=True):
-        """Write the command's stdout to ``fileobj`` (inactivity timeout)."""
-        err = self._execute(join_argv(argv), [], fileobj.write,
-                            check_exit_code, self.command_timeout, idle=True)
+        """Write the command's stdout to ``fileobj`` (inactivity timeout).
+
+        Runs on a stream slot and transport, never on the control pool.
+        """
+        err = self._execute(self._streams, join_argv(argv), [],
+                            fileobj.write, check_exit_code,
+                            self.command_timeout, True,
+                            _Budget(None, self._now))
         return '', err
 
-    def warm_up(self):
-        """Open ``min_pool`` connections now rather than on first use."""
-        with contextlib.ExitStack() as stack:
-            for _i in range(self.min_pool):
-                stack.enter_context(self._pool.slot())
-                self._pool.give(self._retrying(self._connect))
+    def warm_up(self, deadline=None):
+        """Open connections until ``min_pool`` are idle; how many it opened.
+
+        Safe at start-up: failing to connect (host down, refused key...) is
+        logged as a warning, never raised, since every command connects
+        when it needs to anyway.  One attempt per connection and none after
+        a failure, so a down host costs one connect timeout (or less, with
+        ``deadline`` seconds).
+        """
+        budget = _Budget(deadline, self._now)
+        pool = self._pool
+        want = self.min_pool - pool.idle_count()
+        opened = held = 0
+        try:
+            while opened < want and pool.acquire(0):
+                held += 1
+                pool.give(self._connect(budget))
+                opened += 1
+        except (errors.ZolError, paramiko.SSHException, EOFError,
+                OSError) as e:
+            LOG.warning('ZFS host %(host)s: opened %(n)d of %(want)d SSH '
+                        'connections ahead of use; commands will connect '
+                        'when needed: %(err)s',
+                        {'host': self.host, 'n': opened, 'want': want,
+                         'err': e})
+        finally:
+            for _i in range(held):
+                pool.release()
+        return opened
 
     def close(self):
         """Close every pooled connection; later calls reconnect."""
         pool, self._pool = self._pool, _Pool(*self._pool_args)
+        streams, self._streams = self._streams, _Pool(*self._stream_args)
         pool.close()
+        streams.close()
+
+    # -- clock (methods, so that eventlet's patched time is used) -------
+
+    def _now(self):
+        return time.monotonic()
+
+    def _sleep(self, seconds):
+        time.sleep(seconds)
 
     # -- running one command -------------------------------------------
 
-    def _execute(self, command, feed, sink, check_exit_code, timeout, idle,
-                 stdout=None):
+    def _execute(self, pool, command, feed, sink, check_exit_code, timeout,
+                 idle, budget, stdout=None):
         LOG.debug('ZFS host %(host)s: running "%(cmd)s"',
                   {'host': self.host, 'cmd': command})
         start = time.monotonic()
         try:
-            code, err = self._retrying(self._run, command, feed, sink,
-                                       timeout, idle)
+            code, err = self._retrying(budget, self._run, pool, command,
+                                       feed, sink, timeout, idle, budget)
         except _NotSent as e:
+            detail = '%s (command "%s" not sent)' % (e.detail, command)
+            if budget.spent():
+                detail = 'gave up within %s: %s' % (budget, detail)
             raise errors.TransportError(
-                'ZFS host %s:%d' % (self.host, self.port),
-                '%s (command "%s" not sent)' % (e.detail, command)) from e
+                'ZFS host %s:%d' % (self.host, self.port), detail) from e
         LOG.debug('ZFS host %(host)s: "%(cmd)s" exited %(code)s in '
                   '%(ms).1f ms', {'host': self.host, 'cmd': command,
                                   'code': code,
@@ -349,10 +509,22 @@ class SSHExecutor(object):
                 cmd=command)
         return err
 
-    def _retrying(self, func, *args):
+    def _retrying(self, budget, func, *args):
+        """Retry _NotSent: ``retries`` attempts, all within ``budget``."""
+        def stop(state):
+            return state.attempt_number >= self.retries or budget.spent()
+
+        def wait(state):
+            budget.last_error = state.outcome.exception()
+            pause = self.retry_wait(state)
+            left = budget.left()
+            if left is not None and pause >= left:
+                budget.give_up()        # the next attempt would start late
+                return 0
+            return pause
+
         retryer = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retries),
-            wait=self.retry_wait,
+            stop=stop, wait=wait, sleep=self._sleep,
             retry=tenacity.retry_if_exception_type(_NotSent),
             before_sleep=self._log_retry,
             reraise=True)
@@ -363,52 +535,121 @@ class SSHExecutor(object):
                     {'err': state.outcome.exception(),
                      'n': state.attempt_number + 1, 'max': self.retries})
 
-    def _run(self, command, feed, sink, timeout, idle):
-        """One attempt: check out a transport, run, check it back in."""
-        with self._pool.slot():
-            transport = self._pool.take() or self._connect()
-            ok = False
-            try:
-                result = self._run_on(transport, command, feed, sink,
-                                      timeout, idle)
-                ok = True
-                return result
-            finally:
-                if ok and transport.is_active():
-                    self._pool.give(transport)
-                else:
-                    transport.close()
+    def _run(self, pool, command, feed, sink, timeout, idle, budget):
+        """One attempt: check out a transport, run, check it back in.
 
-    def _run_on(self, transport, command, feed, sink, timeout, idle):
+        A pooled transport that cannot even open a channel most likely
+        predates a reboot of the host, and so do its idle siblings: all of
+        them are closed and a new connection is tried in this same attempt,
+        rather than one retry and backoff (and up to a connect timeout)
+        spent on each of them.
+        """
+        if budget.spent():
+            raise budget.last_error or _NotSent(
+                'ZFS host %s' % self.host, 'no time left to try')
+        by_deadline = budget.binds(pool.wait)
+        if not pool.acquire(budget.cap(pool.wait)):
+            raise errors.TransportError(
+                'ZFS host %s' % self.host,
+                'no %s free within %s (command "%s" not sent)'
+                % (pool.kind, budget if by_deadline else
+                   '%ss' % pool.wait, command))
         try:
-            channel = transport.open_session(timeout=self.conn_timeout)
+            args = (command, feed, sink, timeout, idle, budget)
+            transport = pool.take()
+            if transport is not None:
+                try:
+                    return self._run_checked(pool, transport, *args)
+                except _NotSent as e:
+                    if budget.spent():
+                        raise       # out of time, not proof of a stale pool
+                    dropped = pool.drop_idle()
+                    LOG.warning('ZFS host %(host)s: pooled SSH connection '
+                                'failed (%(err)s); closed it and %(n)d idle '
+                                'one(s), connecting afresh.',
+                                {'host': self.host, 'err': e.detail,
+                                 'n': dropped})
+            transport = self._connect(budget)
+            return self._run_checked(pool, transport, *args)
+        finally:
+            pool.release()
+
+    def _run_checked(self, pool, transport, *args):
+        """Run on ``transport``; pool it again only if all went well."""
+        ok = False
+        try:
+            result = self._run_on(transport, *args)
+            ok = True
+            return result
+        finally:
+            if ok and transport.is_active():
+                pool.give(transport)
+            else:
+                transport.close()
+
+    def _run_on(self, transport, command, feed, sink, timeout, idle, budget):
+        try:
+            channel = transport.open_session(
+                timeout=budget.cap(self.conn_timeout))
         except (paramiko.SSHException, EOFError, OSError) as e:
             raise _NotSent('ZFS host %s' % self.host,
                            'cannot open SSH channel: %s' % _why(e))
+        if budget.spent():
+            channel.close()
+            raise _NotSent('ZFS host %s' % self.host,
+                           'no time left to send the command')
         with self._count_lock:
             self.round_trips += 1
+        limit = _RunLimit(self.host, command, timeout, idle, budget,
+                          self._now)
+        fired = None
         with contextlib.closing(channel):
             try:
-                channel.exec_command(command)
-                self._send(channel, feed, command, timeout)
+                with self._watchdog(transport, limit.left()) as fired:
+                    channel.exec_command(command)
+                self._send(channel, feed, limit)
                 err = []
-                self._read(channel, sink, err, command, timeout, idle)
+                self._read(channel, sink, err, limit)
                 return self._exit_code(channel, transport, command,
-                                       timeout), _text(err)
+                                       limit), _text(err)
             except (paramiko.SSHException, EOFError, OSError) as e:
+                if fired is not None and fired.is_set():
+                    raise limit.expired() from e
                 raise errors.TransportError(
                     'ZFS host %s' % self.host,
                     'SSH session broke during "%s" (it may have run): %s'
                     % (command, _why(e))) from e
 
-    def _send(self, channel, feed, command, timeout):
+    @contextlib.contextmanager
+    def _watchdog(self, transport, seconds):
+        """Close ``transport`` if the block outlives ``seconds``.
+
+        paramiko waits for the reply to an exec request without any
+        timeout: a host that stalls right then would hold the caller (and
+        its pool slot) for ever.
+        """
+        fired = threading.Event()
+
+        def fire():
+            fired.set()
+            transport.close()
+        timer = threading.Timer(seconds, fire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield fired
+        finally:
+            timer.cancel()
+
+    def _send(self, channel, feed, limit):
         """Write the input, then EOF, so a command never waits on stdin."""
-        channel.settimeout(timeout)
         try:
             for block in feed:
+                limit.progress()        # a slow source is not a stall
+                channel.settimeout(limit.left())
                 channel.sendall(block)
         except socket.timeout:
-            self._check_deadline(0, command, timeout)
+            raise limit.expired()
         except OSError:
             # The command exited early; its exit code tells why.
             LOG.debug('Command stopped reading its input early.')
@@ -416,10 +657,9 @@ class SSHExecutor(object):
             if not channel.closed:
                 channel.shutdown_write()
 
-    def _read(self, channel, sink, err, command, timeout, idle):
+    def _read(self, channel, sink, err, limit):
         """Collect stdout into ``sink`` and stderr into ``err``."""
         channel.settimeout(_POLL)
-        deadline = time.monotonic() + timeout
         for recv in (channel.recv, channel.recv_stderr):
             while True:
                 try:
@@ -427,17 +667,16 @@ class SSHExecutor(object):
                 except socket.timeout:
                     while channel.recv_stderr_ready():
                         err.append(channel.recv_stderr(_BUF))
-                    self._check_deadline(deadline, command, timeout)
+                    limit.check()
                     continue
                 if not data:
                     break
                 (sink if recv == channel.recv else err.append)(data)
-                if idle:
-                    deadline = time.monotonic() + timeout
+                limit.progress()
 
-    def _exit_code(self, channel, transport, command, timeout):
-        if not channel.status_event.wait(timeout):
-            self._check_deadline(0, command, timeout)
+    def _exit_code(self, channel, transport, command, limit):
+        if not channel.status_event.wait(limit.left()):
+            raise limit.expired()
         code = channel.exit_status
         if code == -1 and not transport.is_active():
             raise errors.TransportError(
@@ -445,16 +684,11 @@ class SSHExecutor(object):
                 'connection lost during "%s" (it may have run)' % command)
         return code
 
-    def _check_deadline(self, deadline, command, timeout):
-        if time.monotonic() >= deadline:
-            raise errors.CommandTimeout(
-                'ZFS host %s' % self.host,
-                '"%s" did not finish within %ss' % (command, timeout))
-
     # -- connections ---------------------------------------------------
 
     @staticmethod
     def _load_key(path, passphrase):
+        """The private key at ``path``; any failure names the file."""
         if not path:
             return None
         if isinstance(passphrase, str):
@@ -462,22 +696,36 @@ class SSHExecutor(object):
         try:
             return paramiko.PKey.from_path(os.path.expanduser(path),
                                            passphrase)
+        except paramiko.UnknownKeyType as e:
+            # Not an SSHException; its own text is a repr of key bytes.
+            raise errors.TransportError(
+                'SSH private key %s' % path,
+                'cannot load: unsupported key type %s; use an ed25519, '
+                'ECDSA or RSA key' % getattr(e.key_type, '__name__',
+                                             e.key_type)) from e
         except (OSError, ValueError, TypeError, paramiko.SSHException) as e:
             # The library's message never holds the passphrase.
             raise errors.TransportError(
                 'SSH private key %s' % path, 'cannot load (%s): %s'
                 % (e.__class__.__name__, e)) from e
 
-    def _connect(self):
-        """A new authenticated transport with a verified host key."""
+    def _connect(self, budget=None):
+        """A new authenticated transport with a verified host key.
+
+        Each step (TCP connect, banner, key exchange, authentication) waits
+        at most the connect timeout, cut to what is left of ``budget``.
+        """
         where = 'ZFS host %s:%d' % (self.host, self.port)
+        budget = budget or _Budget(None, self._now)
+        if budget.spent():
+            raise _NotSent(where, 'no time left to connect')
         try:
-            sock = self._open_socket()
+            sock = self._open_socket(budget.cap(self.conn_timeout))
         except OSError as e:
             raise _NotSent(where, 'cannot connect: %s' % _why(e))
         transport = paramiko.Transport(sock)
         try:
-            self._handshake(transport)
+            self._handshake(transport, budget)
         except paramiko.AuthenticationException as e:
             transport.close()
             raise errors.TransportError(
@@ -494,17 +742,16 @@ class SSHExecutor(object):
         LOG.debug('Opened SSH connection to %s as %s.', where, self.login)
         return transport
 
-    def _open_socket(self):
+    def _open_socket(self, timeout):
         """TCP socket; NODELAY saves a delayed-ACK wait per channel."""
-        sock = socket.create_connection((self.host, self.port),
-                                        self.conn_timeout)
+        sock = socket.create_connection((self.host, self.port), timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         return sock
 
-    def _handshake(self, transport):
-        timeout = self.conn_timeout
-        if timeout:
+    def _handshake(self, transport, budget):
+        timeout = budget.cap(self.conn_timeout)
+        if timeout is not None:
             transport.banner_timeout = timeout
             transport.handshake_timeout = timeout
             transport.auth_timeout = timeout
@@ -512,6 +759,9 @@ class SSHExecutor(object):
         self._host_keys.prefer(transport, known)
         transport.start_client(timeout=timeout)
         self._host_keys.verify(transport.get_remote_server_key(), known)
+        timeout = budget.cap(self.conn_timeout)
+        if timeout is not None:
+            transport.auth_timeout = timeout
         if self._pkey is not None:
             try:
                 transport.auth_publickey(self.login, self._pkey)

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -46,9 +47,9 @@ ex = ssh.SSHExecutor(host, int(port), user, private_key=key,
                      known_hosts_file=kh, max_pool=4)
 opened = []
 real = ex._connect
-def counting():
+def counting(*args):
     opened.append(1)
-    return real()
+    return real(*args)
 ex._connect = counting
 def work(i):
     return [ex('words', 'g%d' % i, str(j))[0] for j in range(3)]
@@ -71,7 +72,7 @@ class SSHTestCase(testtools.TestCase):
         super().setUp()
         if os.geteuid() != 0:
             self.skipTest('sshd (privilege separation) needs root')
-        self.useFixture(fixtures.FakeLogger(level='INFO'))
+        self.log = self.useFixture(fixtures.FakeLogger(level='INFO'))
         self.useFixture(fixtures.MonkeyPatch(
             'zol_driver.ssh.SSHExecutor.retry_wait',
             tenacity.wait_fixed(0.1)))
@@ -209,6 +210,98 @@ class ReconnectTest(SSHTestCase):
         self.assertEqual(('[back]\n', ''), ex('words', 'back'))
 
 
+class RebootTest(SSHTestCase):
+    """Pooled connections from before a ZFS-host reboot."""
+
+    def freeze_sessions(self):
+        """The host's side of every connection goes silent, as in a reboot.
+
+        Sessions are stopped, not killed, so no FIN or RST arrives and
+        paramiko still thinks the connections are fine; a new sshd then
+        listens on the same port, like the rebooted host.
+        """
+        sessions = sshd._children(self.server.proc.pid)
+        for pid in sessions:
+            os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(self._kill, sessions)
+        self.server.proc.kill()
+        self.server.proc.wait()
+        self.server.proc = None
+        self.server.start()
+
+    @staticmethod
+    def _kill(pids):
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def test_first_command_after_a_reboot_succeeds_in_one_go(self):
+        # Each stale connection used to cost one attempt and up to a
+        # connect timeout: with 3 pooled and 2 attempts the command failed.
+        ex = self.executor(min_pool=3, max_pool=3, retries=2, conn_timeout=2)
+        ex.warm_up()
+        self.assertEqual(3, len(ex._pool._idle))
+        self.freeze_sessions()
+        self.assertEqual(('[after]\n', ''), ex('words', 'after'))
+        self.assertNotIn('retrying', self.log.output)
+        self.assertIn('connecting afresh', self.log.output)
+        self.assertEqual(1, len(ex._pool._idle))
+
+    def test_warm_up_with_the_host_down(self):
+        ex = self.executor(min_pool=2)
+        self.server.kill()
+        self.assertEqual(0, ex.warm_up())
+        self.assertIn('opened 0 of 2', self.log.output)
+        self.server.start()
+        self.assertEqual(2, ex.warm_up())
+        self.assertEqual(('[x]\n', ''), ex('words', 'x'))
+
+
+class LimitTest(SSHTestCase):
+    """Stream slots and whole-call deadlines on a real server."""
+
+    def test_control_command_runs_while_a_stream_fills_the_slots(self):
+        ex = self.executor(max_pool=1, max_streams=1)
+        writing, gate, received = threading.Event(), threading.Event(), []
+
+        class Sink(object):
+            def write(self, data):
+                writing.set()
+                gate.wait(30)
+                received.append(len(data))
+        thread = threading.Thread(target=ex.stream_from,
+                                  args=(['zeros', '1000000'], Sink()))
+        thread.start()
+        self.addCleanup(thread.join, 60)
+        self.addCleanup(gate.set)
+        self.assertTrue(writing.wait(30))
+        self.assertEqual(('[stats]\n', ''), ex('words', 'stats'))
+        gate.set()
+        thread.join(60)
+        self.assertEqual(1000000, sum(received))
+
+    def test_command_cut_at_the_deadline(self):
+        ex = self.executor(command_timeout=60)
+        e = self.assertRaises(errors.CommandTimeout, ex, 'sleep', '5',
+                              deadline=1)
+        self.assertIn('1s deadline', str(e))
+        self.assertIn('may have run', str(e))
+        self.assertEqual(('[ok]\n', ''), ex('words', 'ok'))
+
+    def test_silent_host_reported_not_sent_within_the_deadline(self):
+        # A stopped sshd still accepts TCP connections (the kernel does),
+        # but never sends its banner: each attempt would wait 30 s.
+        ex = self.executor(conn_timeout=30, retries=3)
+        os.kill(self.server.proc.pid, signal.SIGSTOP)
+        self.addCleanup(os.kill, self.server.proc.pid, signal.SIGCONT)
+        e = self.assertRaises(errors.TransportError, ex, 'words', 'x',
+                              deadline=1)
+        self.assertIn('1s deadline', str(e))
+        self.assertIn('not sent', str(e))
+
+
 class ConcurrencyTest(SSHTestCase):
 
     def test_32_native_threads_share_pool_of_4(self):
@@ -216,9 +309,9 @@ class ConcurrencyTest(SSHTestCase):
         opened = []
         real = ex._connect
 
-        def counting():
+        def counting(*args):
             opened.append(1)
-            return real()
+            return real(*args)
         ex._connect = counting
         results = {}
 
