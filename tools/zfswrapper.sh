@@ -16,6 +16,8 @@
 # Every process it starts costs time (hundreds of ms on a slow host), so the
 # checks, the environment scrub and the file log use shell builtins only.
 
+# shellcheck disable=SC2015
+# (SC2015: "A && B || fail" is meant: fail when either A or B is false.)
 set -f -u
 umask 077
 IFS=' '
@@ -38,6 +40,7 @@ scrub_env() {
     done <<EOF
 $(export -p)
 EOF
+    # shellcheck disable=SC2086     # a list of names, split on purpose
     unset $_drop
 }
 
@@ -52,8 +55,10 @@ CMD=$1
 SSH_FROM=$2
 shift 2
 
-VERSION=1.1.0
+VERSION=1.2.0
 MAX_COMMAND=1024
+NL='
+'
 MAX_WORD=128
 NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias '
 NATIVE_PROPS="$NATIVE_PROPS"'primarycache secondarycache copies '
@@ -75,7 +80,9 @@ C_STATEDIR=/var/lib/cinder-zol/targets
 C_LOCKFILE=/run/lock/cinder-zol.lock
 C_LOG=syslog
 C_ZVOL_WAIT=10
-C_LOCK_WAIT=60
+# Bounds that keep every export verb inside the driver's 25 s budget:
+# doc/wrapper-protocol.rst, "How long a verb may take".
+C_LOCK_WAIT=5
 C_DD=/bin/dd
 C_FLOCK=/usr/bin/flock
 C_UDEVADM=/bin/udevadm
@@ -540,6 +547,7 @@ lock() {
 # One line per target:
 # tid|iqn|lun1 path|sessions|accounts|acls|lun1 serial|sid:cid:initiator list
 # (an initiator names itself: a name outside the IQN bytes becomes "?")
+# shellcheck disable=SC2016     # an awk program: no shell expansion
 TGT_AWK='
 function flush() {
     if (tid != "")
@@ -610,6 +618,26 @@ EOF
     return 1
 }
 
+# table_put IQN: TABLE's line of tid T_TID becomes IQN with the other T_*
+# (a new line for a new tid), so that a loop which changes tgtd itself
+# knows what tgtd holds without listing it again.
+table_put() {
+    _put="$T_TID|$1|$T_LUN|$T_SESS|$T_ACCT|$T_ACL|$T_SN|$T_CONNS"
+    if ! tid_exists "$T_TID"; then
+        TABLE="$TABLE${TABLE:+$NL}$_put"
+        return 0
+    fi
+    _new=
+    while IFS= read -r _l; do
+        [ -n "$_l" ] || continue
+        [ "${_l%%|*}" != "$T_TID" ] || _l=$_put
+        _new="$_new${_new:+$NL}$_l"
+    done <<EOF
+$TABLE
+EOF
+    TABLE=$_new
+}
+
 # alloc_tid [PREFERRED]: NEW_TID = PREFERRED if free, else the lowest free.
 alloc_tid() {
     if [ -n "${1-}" ] && ! tid_exists "$1"; then
@@ -637,18 +665,47 @@ kick_udev() {
         --sysname-match='zd*' >/dev/null 2>&1 9>&- || true
 }
 
+# uptime_cs: UPTIME_CS = the uptime in hundredths of a second, read from
+# /proc/uptime (no process started); 0 if unreadable.
+uptime_cs() {
+    UPTIME_CS=0
+    read -r _up _r </proc/uptime || return 0
+    _cs=${_up#*.}
+    _cs=${_cs#0}
+    is_digits "${_up%.*}" && is_digits "$_cs" || return 0
+    UPTIME_CS=$((${_up%.*} * 100 + _cs))
+}
+
+# wait_dev DEV: wait until DEV is ready, for at most zvol_wait seconds of
+# wall time.  A clock bounds it, not a count of sleeps: on a busy host
+# each "sleep 0.1" costs more than it asks for.  (Without a clock, the
+# count of zvol_wait * 10 sleeps still ends it.)
 wait_dev() {
+    dev_ready "$1" && return 0
+    uptime_cs
+    _end=$((UPTIME_CS + C_ZVOL_WAIT * 100))
+    _half=$((UPTIME_CS + C_ZVOL_WAIT * 50))
     _left=$((C_ZVOL_WAIT * 10))
-    _half=$((C_ZVOL_WAIT * 5))
-    until dev_ready "$1"; do
-        [ "$_left" -gt 0 ] || return 1
-        [ "$_left" -eq "$_half" ] && kick_udev
-        sleep 0.1
+    _kick=$((_left / 2))
+    while [ "$_left" -gt 0 ]; do
+        sleep 0.1 9>&-
         _left=$((_left - 1))
+        dev_ready "$1" && return 0
+        uptime_cs
+        [ "$UPTIME_CS" -lt "$_end" ] || return 1
+        if [ "$_kick" -ge 0 ] &&
+                { [ "$UPTIME_CS" -ge "$_half" ] || [ "$_left" -le "$_kick" ]; }; then
+            kick_udev
+            _kick=-1
+        fi
     done
+    return 1
 }
 
 # read_state IQN: S_* from STATEDIR/IQN; 1 if absent, 2 if invalid.
+# write_state writes each of its seven keys exactly once, so a file with
+# a key missing or repeated, or with any other line, is invalid as a
+# whole: nothing in it has a default (no initiators line is not ALL).
 read_state() {
     S_IQN=
     S_DATASET=
@@ -656,20 +713,29 @@ read_state() {
     S_TID=
     S_USER=
     S_SECRET=
-    S_INITS=ALL
+    S_INITS=
     _f=$C_STATEDIR/$1
     [ -f "$_f" ] || return 1
+    _keys=' '
+    _n=0
     while IFS= read -r _l || [ -n "$_l" ]; do
-        case $_l in
-            iqn=*) S_IQN=${_l#*=} ;;
-            dataset=*) S_DATASET=${_l#*=} ;;
-            serial=*) S_SERIAL=${_l#*=} ;;
-            tid=*) S_TID=${_l#*=} ;;
-            chap_user=*) S_USER=${_l#*=} ;;
-            chap_secret=*) S_SECRET=${_l#*=} ;;
-            initiators=*) S_INITS=${_l#*=} ;;
+        case $_l in *=*) ;; *) return 2 ;; esac
+        _k=${_l%%=*}
+        case $_keys in *" $_k "*) return 2 ;; esac
+        _keys="$_keys$_k "
+        _n=$((_n + 1))
+        case $_k in
+            iqn) S_IQN=${_l#*=} ;;
+            dataset) S_DATASET=${_l#*=} ;;
+            serial) S_SERIAL=${_l#*=} ;;
+            tid) S_TID=${_l#*=} ;;
+            chap_user) S_USER=${_l#*=} ;;
+            chap_secret) S_SECRET=${_l#*=} ;;
+            initiators) S_INITS=${_l#*=} ;;
+            *) return 2 ;;
         esac
     done <"$_f"
+    [ $_n -eq 7 ] || return 2       # seven known keys, none twice: all
     [ "$S_IQN" = "$1" ] && is_iqn "$S_IQN" && is_serial "$S_SERIAL" ||
         return 2
     ds_kind "$S_DATASET" && [ "$DS_KIND" = child ] || return 2
@@ -678,7 +744,7 @@ read_state() {
         is_chap_user "$S_USER" && is_chap_secret "$S_SECRET" || return 2
     fi
     if [ "$S_INITS" != ALL ]; then
-        for _i in $S_INITS; do is_iqn "$_i" || return 2; done
+        for _si in $S_INITS; do is_iqn "$_si" || return 2; done
     fi
     return 0
 }
@@ -686,6 +752,7 @@ read_state() {
 # write_state: persist W_* as STATEDIR/W_IQN (0600, atomic, synced).
 write_state() {
     if [ ! -d "$C_STATEDIR" ]; then
+        # shellcheck disable=SC2174  # parents get 0700 too (umask 077)
         mkdir -p -m 0700 "$C_STATEDIR" 9>&- ||
             fail "cannot create $C_STATEDIR"
     fi
@@ -730,6 +797,8 @@ sync_acl() {
 
 # sync_chap TID: the incoming account of TID becomes W_USER/W_SECRET.
 # OLD_USER/OLD_SECRET: what was persisted (tgtd never shows secrets).
+# ACCT_GONE=1 once an account was deleted: tgtd drops a deleted account
+# from every target it was bound to, not only from TID.
 sync_chap() {
     if [ "$T_ACCT" = "$W_USER" ]; then
         [ -z "$W_USER" ] && return 0
@@ -742,6 +811,7 @@ sync_chap() {
     fi
     for _u in $T_ACCT; do
         tgt --op delete --mode account --user "$_u" >/dev/null 2>&1
+        ACCT_GONE=1
     done
     [ -n "$W_USER" ] || { CHANGED=1; T_ACCT=; return 0; }
     # The secret is an argv word of tgtadm (tgtadm has no other way).  An
@@ -749,6 +819,7 @@ sync_chap() {
     if ! tgt --op new --mode account --user "$W_USER" \
             --password "$W_SECRET" >/dev/null 2>&1; then
         tgt --op delete --mode account --user "$W_USER" >/dev/null 2>&1
+        ACCT_GONE=1
         tgt --op new --mode account --user "$W_USER" \
             --password "$W_SECRET" ||
             { ERR="cannot create CHAP account $W_USER"; return 1; }
@@ -766,6 +837,8 @@ add_lun() {
     tgt --op update --mode logicalunit --tid "$1" --lun 1 \
         --params "scsi_sn=$W_SERIAL" ||
         { ERR="cannot set serial of LUN 1 on tid $1"; return 1; }
+    T_LUN=$W_DEV
+    T_SN=$W_SERIAL
     CHANGED=1
 }
 
@@ -788,14 +861,15 @@ close_conns() {
     done
 }
 
-# delete_tid TID IQN: normal delete, then a bounded number of forced ones.
+# delete_tid TID IQN: normal delete, then at most seven forced ones, with
+# 6.7 s of pauses in all (doc/wrapper-protocol.rst: the 25 s budget).
 # tgtd refuses even a forced delete while commands are in flight, and an
 # initiator doing I/O always has some, so each round first closes the
 # target's connections (its ACL is already gone, so they cannot log in
 # again) and then retries the forced delete while the last commands drain.
 delete_tid() {
     tgt --op delete --mode target --tid "$1" 2>/dev/null && return 0
-    for _pause in 0 0.2 0.5 1 1 2 2 3; do
+    for _pause in 0 0.2 0.5 1 1 2 2; do
         [ "$_pause" = 0 ] || sleep "$_pause" 9>&-
         load_table
         find_target "$2" && [ "$T_TID" = "$1" ] || return 0
@@ -1045,6 +1119,10 @@ EOF
     done
 }
 
+# tgtd is listed once: the loop keeps TABLE in step with what it does
+# itself (table_put), so N targets cost one listing, not N listings of a
+# growing table.  It lists again only after what it cannot follow: a
+# failed export, or an account deleted (that unbinds it everywhere).
 target_restore() {
     [ $# -eq 0 ] || refuse "$VERB: no arguments expected"
     allowed
@@ -1052,10 +1130,10 @@ target_restore() {
     load_table
     state_iqns
     _failed=0
-    for _i in $STATE_IQNS; do
-        if ! read_state "$_i"; then
-            printf '%s failed\n' "$_i"
-            log_event failed "$VERB: invalid state file $_i"
+    for _ti in $STATE_IQNS; do
+        if ! read_state "$_ti"; then
+            printf '%s failed\n' "$_ti"
+            log_event failed "$VERB: invalid state file $_ti"
             _failed=1
             continue
         fi
@@ -1069,23 +1147,28 @@ target_restore() {
         W_DEV=$C_ZVOL_ROOT/$W_DATASET
         OLD_USER=$S_USER
         OLD_SECRET=$S_SECRET
+        ACCT_GONE=0
         if ! find_target "$W_IQN" && ! wait_dev "$W_DEV"; then
-            ERR="$W_DEV is missing"
+            ERR="$W_DEV is missing"         # tgtd untouched
         elif export_target; then
-            _old_tid=$S_TID
-            [ "$W_TID" = "$_old_tid" ] || write_state
-            if [ "$CHANGED" = 1 ]; then
-                printf '%s restored\n' "$W_IQN"
-                load_table
-            else
+            [ "$W_TID" = "$S_TID" ] || write_state
+            if [ "$CHANGED" = 0 ]; then
                 printf '%s ok\n' "$W_IQN"
+            else
+                printf '%s restored\n' "$W_IQN"
+                if [ "$ACCT_GONE" = 1 ]; then
+                    load_table
+                else
+                    table_put "$W_IQN"
+                fi
             fi
             continue
+        else
+            load_table      # what a failed export left is not known
         fi
         printf '%s failed\n' "$W_IQN"
         log_event failed "$VERB: $W_IQN: $(printable "$ERR")"
         _failed=1
-        load_table
     done
     return $_failed
 }
@@ -1104,12 +1187,16 @@ zvol_stream() {
     need_ds "$1" child
     _dev=$C_ZVOL_ROOT/$1
     allowed
-    dev_ready "$_dev" || fail "$_dev is missing"
+    # udev makes the node a moment after "zfs create" returns (a volume
+    # created from an image is written at once): wait as target-create does.
+    wait_dev "$_dev" || fail "$_dev is missing (waited $C_ZVOL_WAIT s)"
     if [ "$VERB" = zvol-read ]; then
         exec "$C_DD" if="$_dev" bs=1M status=none
     fi
+    # nocreat: a zvol gone between the check and the open makes dd fail,
+    # never write the image into a new regular file under /dev.
     exec "$C_DD" of="$_dev" bs=1M iflag=fullblock \
-        conv=fsync,notrunc status=none
+        conv=fsync,notrunc,nocreat status=none
 }
 
 # ---------------------------------------------------------------- config
@@ -1146,15 +1233,18 @@ load_config() {
         _line=${_line%%#*}
         case $_line in *=*) ;; *)
             IFS=' 	'
+            # shellcheck disable=SC2086     # split into words (set -f)
             set -- $_line
             IFS=' '
             [ $# -eq 0 ] || config_error "line without '=' in $_conf"
             continue ;;
         esac
         IFS=' 	'
+        # shellcheck disable=SC2086         # split into words (set -f)
         set -- ${_line%%=*}
         [ $# -eq 1 ] || { IFS=' '; config_error "bad key in $_conf"; }
         _key=$1
+        # shellcheck disable=SC2086         # split into words (set -f)
         set -- ${_line#*=}
         IFS=' '
         _val="$*"
@@ -1230,6 +1320,7 @@ main() {
     fi
     load_config "$2"
     check_line
+    # shellcheck disable=SC2086     # the argv: split on single spaces (set -f)
     set -- $CMD
     check_words "$@"
     VERB=$1

@@ -9,6 +9,7 @@ file and prints ``--op show`` the way tgtd 1.0.85 does.
 """
 
 import datetime
+import fcntl
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 
 import testtools
 
@@ -140,6 +142,8 @@ elif mode == 'target' and op == 'delete':
     if tid not in T:
         fail("can't find the target", 3)
     if T[tid]['sessions'] and not opts.get('--force'):
+        fail('this target is still active', 16)
+    if T[tid].get('stuck'):         # commands in flight that never drain
         fail('this target is still active', 16)
     del T[tid]
 elif mode == 'target' and op in ('bind', 'unbind'):
@@ -552,6 +556,20 @@ class WrapperFixture(object):
         with open(self.tgt_state, 'w') as f:
             json.dump(state, f)
 
+    def configure(self, **changes):
+        """Rewrite the config: KEY=VALUE changes, KEY=None drops KEY."""
+        out = []
+        for line in CONFIG.format(bin=self.bin, dir=self.dir).splitlines():
+            key = line.split('=')[0].strip()
+            if key not in changes:
+                out.append(line)
+            elif changes[key] is not None:
+                out.append('%s = %s' % (key, changes.pop(key)))
+            else:
+                changes.pop(key)
+        out += ['%s = %s' % kv for kv in changes.items() if kv[1] is not None]
+        _write(self.conf, '\n'.join(out) + '\n', 0o644)
+
     def zvol(self, name, size=1 << 20):
         path = os.path.join(self.dir, 'zvol', 'tank', 'cinder', name)
         with open(path, 'wb') as f:
@@ -871,7 +889,7 @@ class TestVersionAndStreams(WrapperTestCase):
         _write(os.path.join(self.w.dir, 'out'), 'zfs-2.1.11-1\n'
                'zfs-kmod-2.1.11-1\n', 0o644)
         out = self.assertPassed('version')
-        self.assertEqual(['zfswrapper 1.1.0', 'zfs-2.1.11-1',
+        self.assertEqual(['zfswrapper 1.2.0', 'zfs-2.1.11-1',
                           'zfs-kmod-2.1.11-1', 'tgtadm 1.0.85'],
                          out.splitlines())
 
@@ -895,6 +913,66 @@ class TestVersionAndStreams(WrapperTestCase):
         rc, _out, err = self.w.run('zvol-read tank/cinder/nothing')
         self.assertEqual(1, rc)
         self.assertIn('missing', err)
+
+    def _start(self, command):
+        env = {'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND': command}
+        p = subprocess.Popen([DASH, WRAPPER, '-c', self.w.conf], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        return p
+
+    def _appear_once_waited_for(self, command, name, size):
+        """Make zvol NAME appear after the wrapper began to look for it.
+
+        udev makes the /dev/zvol link a moment after ``zfs create``
+        returns: the device shows up only once the wrapper has logged the
+        command it allowed (and so is about to look for the device).
+        """
+        give_up = time.monotonic() + 60
+        while 'allowed from no-ssh: %s' % command not in self.w.read_log():
+            self.assertLess(time.monotonic(), give_up, 'wrapper not started')
+            time.sleep(0.05)
+        time.sleep(0.3)
+        path = os.path.join(self.w.dir, 'zvol', 'tank', 'cinder', name)
+        with open(path + '.tmp', 'wb') as f:
+            f.truncate(size)
+        os.rename(path + '.tmp', path)      # appears whole, like a node
+        return path
+
+    def test_zvol_write_waits_for_the_device_node(self):
+        self.w.configure(zvol_wait=20)
+        data = os.urandom((1 << 20) + 7)
+        p = self._start('zvol-write tank/cinder/late')
+        path = self._appear_once_waited_for('zvol-write tank/cinder/late',
+                                            'late', 2 << 20)
+        _out, err = p.communicate(data, timeout=60)
+        self.assertEqual(0, p.returncode, err)
+        with open(path, 'rb') as f:
+            self.assertEqual(data, f.read(len(data)))
+        self.assertEqual(2 << 20, os.path.getsize(path))
+
+    def test_zvol_read_waits_for_the_device_node(self):
+        self.w.configure(zvol_wait=20)
+        p = self._start('zvol-read tank/cinder/late')
+        self._appear_once_waited_for('zvol-read tank/cinder/late', 'late',
+                                     1 << 20)
+        out, err = p.communicate(b'', timeout=60)
+        self.assertEqual(0, p.returncode, err)
+        self.assertEqual(b'\0' * (1 << 20), out)
+
+    def test_zvol_write_never_creates_a_file(self):
+        """A zvol destroyed between the wrapper's check and dd's open."""
+        path = self.w.zvol('going')
+        # dd stand-in: the zvol goes away just before the real dd opens it
+        vanish = os.path.join(self.w.bin, 'dd')
+        _write(vanish, '#!/bin/sh\nrm -f %s\nexec /bin/dd "$@"\n' % path)
+        self.w.configure(dd=vanish)
+        rc, _out, err = self.w.run('zvol-write tank/cinder/going',
+                                   stdin=b'x' * 4096)
+        self.assertNotEqual(0, rc)
+        self.assertFalse(os.path.exists(path), 'dd created a regular file')
+        self.assertIn('No such file', err)
 
 
 class TestTargets(WrapperTestCase):
@@ -1183,6 +1261,133 @@ class TestTargets(WrapperTestCase):
         tids = {t['iqn']: k for k, t in self.w.tgtd()['targets'].items()}
         self.assertEqual({IQN: '1', IQN2: '2'}, tids)
 
+    def put_state(self, iqn, vol, serial='sn', tid='', user='',
+                  secret='', inits='ALL', drop=(), extra=''):
+        """Write the state file of ``iqn`` (without the keys in drop)."""
+        self.w.zvol(vol)
+        fields = [('iqn', iqn), ('dataset', 'tank/cinder/' + vol),
+                  ('serial', serial), ('tid', tid), ('chap_user', user),
+                  ('chap_secret', secret), ('initiators', inits)]
+        os.makedirs(self.w.statedir, mode=0o700, exist_ok=True)
+        with open(os.path.join(self.w.statedir, iqn), 'w') as f:
+            f.write(''.join('%s=%s\n' % kv for kv in fields
+                            if kv[0] not in drop) + extra)
+
+    def shows(self):
+        return [a for a in self.tgtadm_calls() if a[3] == 'show']
+
+    def test_restore_lists_tgtd_once(self):
+        """N targets cost one listing, not one per restored target."""
+        iqns = ['iqn.2010-10.org.openstack:volume-%02d' % i
+                for i in range(8)]
+        for i, iqn in enumerate(iqns):
+            self.create(iqn, 'v%d' % i, 'sn-%d' % i,
+                        user='user%d' % i if i % 2 else None)
+            if i % 3 == 0:
+                self.assertPassed('target-allow %s %s' % (iqn, INIT1))
+            if i % 3 == 1:
+                self.assertPassed('target-deny %s %s' % (iqn, INIT1))
+        before = self.w.tgtd()
+        self.w.set_tgtd({'targets': {}, 'accounts': {}})    # tgtd restart
+        self.w.reset_calls()
+        out = self.assertPassed('target-restore')
+        self.assertEqual(['%s restored' % i for i in iqns],
+                         sorted(out.splitlines()))
+        self.assertEqual(before, self.w.tgtd())
+        self.assertEqual(1, len(self.shows()))
+        self.w.reset_calls()
+        out = self.assertPassed('target-restore')
+        self.assertEqual(['%s ok' % i for i in iqns],
+                         sorted(out.splitlines()))
+        self.assertEqual(1, len(self.shows()))
+        self.assertEqual(before, self.w.tgtd())
+
+    def test_restore_sees_the_targets_it_made(self):
+        """Its own table stays true: tids taken in this run are not reused.
+
+        a is in tgtd without its LUN (repaired in place, tid 1); b's
+        persisted tid 1 is taken by a, so b gets the lowest free, 2; c's
+        persisted tid 2 was just taken by b, so c gets 3.
+        """
+        a, b, c = ('iqn.2010-10.org.openstack:%s' % n for n in 'abc')
+        self.put_state(a, 'a', 'sn-a', '1', 'usera', SECRET)
+        self.put_state(b, 'b', 'sn-b', '1', inits=INIT1)
+        self.put_state(c, 'c', 'sn-c', '2', 'userc', SECRET, INIT2)
+        self.w.set_tgtd({'accounts': {}, 'targets': {'1': {
+            'iqn': a, 'lun1': None, 'acl': ['ALL'], 'accounts': [],
+            'sessions': 0}}})
+        self.w.reset_calls()
+        out = self.assertPassed('target-restore')
+        self.assertEqual(['%s restored' % i for i in (a, b, c)],
+                         sorted(out.splitlines()))
+        t = self.w.tgtd()['targets']
+        self.assertEqual({'1': a, '2': b, '3': c},
+                         {k: v['iqn'] for k, v in t.items()})
+        self.assertEqual((['usera'], ['ALL'], 'sn-a'),
+                         (t['1']['accounts'], t['1']['acl'],
+                          t['1']['lun1']['sn']))
+        self.assertEqual(([], [INIT1]), (t['2']['accounts'], t['2']['acl']))
+        self.assertEqual((['userc'], [INIT2]),
+                         (t['3']['accounts'], t['3']['acl']))
+        self.assertEqual(['2', '3'], [self.state(b)['tid'],
+                                      self.state(c)['tid']])
+        self.assertEqual(1, len(self.shows()))
+
+    def test_restore_without_initiators_line_fails_closed(self):
+        """Never ALL by default: such a file is reported, nothing applied."""
+        self.put_state(IQN, 'v', 'sn-1', '1', 'chapuser', SECRET,
+                       drop=('initiators',))
+        with open(os.path.join(self.w.statedir, IQN)) as f:
+            text = f.read()
+        self.w.set_tgtd({'targets': {}, 'accounts': {}})
+        self.w.reset_calls()
+        rc, out, _err = self.w.run('target-restore')
+        self.assertEqual((1, '%s failed\n' % IQN), (rc, out))
+        self.assertEqual({'targets': {}, 'accounts': {}}, self.w.tgtd())
+        self.assertEqual([], [a for a in self.tgtadm_calls()
+                              if a[3] != 'show'])
+        with open(os.path.join(self.w.statedir, IQN)) as f:
+            self.assertEqual(text, f.read())
+        self.assertIn('invalid state file %s' % IQN, self.w.read_log())
+        # the ACL verbs refuse to build on it too
+        rc, _out, err = self.w.run('target-allow %s %s' % (IQN, INIT1))
+        self.assertEqual(1, rc)
+        self.assertIn('invalid', err)
+
+    def test_restore_reports_malformed_state_files_and_applies_none(self):
+        good = 'iqn.2010-10.org.openstack:good'
+        self.put_state(good, 'good', inits=INIT1)
+        bad = {
+            'dup-inits': dict(inits=INIT1, extra='initiators=ALL\n'),
+            'dup-user': dict(user='u1', secret=SECRET,
+                             extra='chap_user=u2\n'),
+            'unknown-key': dict(extra='lun=/dev/sda\n'),
+            'no-equals': dict(extra='initiators\n'),
+            'no-serial': dict(drop=('serial',)),
+            'no-chap': dict(drop=('chap_user', 'chap_secret')),
+            'no-tid': dict(drop=('tid',)),
+            'bad-inits': dict(inits='ALL;reboot'),
+            'half-chap': dict(user='u1'),
+            'other-iqn': dict(extra=''),
+        }
+        for name, kw in bad.items():
+            self.put_state('iqn.2010-10.org.openstack:' + name, name, **kw)
+        other = os.path.join(self.w.statedir,
+                             'iqn.2010-10.org.openstack:other-iqn')
+        with open(other, 'w') as f:
+            f.write('iqn=%s\ndataset=tank/cinder/other-iqn\nserial=sn\n'
+                    'tid=\nchap_user=\nchap_secret=\ninitiators=ALL\n'
+                    % good)
+        self.w.set_tgtd({'targets': {}, 'accounts': {}})
+        rc, out, _err = self.w.run('target-restore')
+        self.assertEqual(1, rc)
+        self.assertEqual(sorted(['%s restored' % good] + [
+            'iqn.2010-10.org.openstack:%s failed' % n for n in bad]),
+            sorted(out.splitlines()))
+        t = self.w.tgtd()
+        self.assertEqual([good], [v['iqn'] for v in t['targets'].values()])
+        self.assertEqual({}, t['accounts'])
+
     def test_serialised_by_lock(self):
         """Concurrent creates get distinct tids."""
         procs = []
@@ -1198,6 +1403,74 @@ class TestTargets(WrapperTestCase):
         self.assertEqual([0] * 6, [p.returncode for p in procs], outs)
         tids = sorted(o[0].decode().strip() for o in outs)
         self.assertEqual(['tid=%d' % i for i in range(1, 7)], tids)
+
+
+class TestBounds(WrapperTestCase):
+    """Each target verb ends within the driver's 25 s export budget.
+
+    doc/wrapper-protocol.rst lists every wait and its bound; these pin the
+    defaults and the retry counts behind that table.  Nothing here times
+    the wrapper: counts and messages only.
+    """
+
+    def test_default_lock_wait_fits_the_export_budget(self):
+        self.w.configure(lock_wait=None)     # not in the test config
+        with open(os.path.join(self.w.dir, 'lock'), 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            p = subprocess.run(
+                [DASH, WRAPPER, '-c', self.w.conf], capture_output=True,
+                timeout=40, env={'PATH': '/usr/bin:/bin',
+                                 'SSH_ORIGINAL_COMMAND':
+                                 'target-allow %s %s' % (IQN, INIT1)})
+        self.assertEqual(1, p.returncode, p.stderr)
+        self.assertIn(b'not acquired in 5 s', p.stderr)
+        self.assertEqual([], self.w.calls())
+
+    def test_delete_gives_up_after_seven_forced_deletes(self):
+        """A target whose commands never drain: a bounded failure."""
+        self.w.zvol('v')
+        self.assertPassed('target-create %s tank/cinder/v sn-1' % IQN)
+        t = self.w.tgtd()
+        t['targets']['1'].update(sessions=1, stuck=True)
+        self.w.set_tgtd(t)
+        self.w.reset_calls()
+        rc, _out, err = self.w.run('target-delete %s' % IQN)
+        self.assertEqual(1, rc)
+        self.assertIn('still exists after forced deletes', err)
+        forced = [c for c in self.w.calls() if '--force' in c]
+        self.assertEqual(7, len(forced))
+        self.assertEqual(['1'], list(self.w.tgtd()['targets']))
+        self.assertTrue(os.path.exists(os.path.join(self.w.statedir, IQN)))
+
+    def test_zvol_wait_is_wall_time_not_a_count_of_sleeps(self):
+        """On a slow host each sleep costs more than it asks for.
+
+        sleep is replaced (in a private mount namespace) by one that takes
+        0.3 s longer than asked: a wait of 2 s then has room for at most
+        six sleeps, where twenty sleeps of 0.1 s would take 8 s.  A slower
+        machine only lowers the count.
+        """
+        unshare = shutil.which('unshare')
+        if os.geteuid() != 0 or not unshare:
+            self.skipTest('needs root and unshare for a private mount')
+        record = os.path.join(self.w.dir, 'sleeps')
+        slow = os.path.join(self.w.dir, 'slow-sleep')
+        _write(slow, '#!/usr/bin/python3\nimport sys, time\n'
+               'open(%r, "a").write(sys.argv[1] + "\\n")\n'
+               'time.sleep(float(sys.argv[1]) + 0.3)\n' % record)
+        self.w.configure(zvol_wait=2)
+        p = subprocess.run(
+            [unshare, '-m', '--', DASH, '-c',
+             'mount --bind "$0" /usr/bin/sleep && exec "$@"', slow,
+             DASH, WRAPPER, '-c', self.w.conf], capture_output=True,
+            timeout=60, env={'PATH': '/usr/bin:/bin', 'SSH_ORIGINAL_COMMAND':
+                             'target-create %s tank/cinder/never sn' % IQN})
+        self.assertEqual(1, p.returncode, p.stderr)
+        self.assertIn(b'did not appear in 2 s', p.stderr)
+        with open(record) as f:
+            sleeps = f.read().split()
+        self.assertGreater(len(sleeps), 0)
+        self.assertLessEqual(len(sleeps), 7, sleeps)
 
 
 class TestSudo(WrapperTestCase):
