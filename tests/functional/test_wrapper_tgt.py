@@ -210,6 +210,45 @@ class TestWrapperTgt(testtools.TestCase):
         out = self.ok('target-list')
         return {line.split()[0]: line for line in out.splitlines()}
 
+    def tgtd_targets(self):
+        """{iqn: (tid, LUN 1 path, LUN 1 serial, accounts, ACL)}."""
+        show = self.tgtd.tgtadm('--lld', 'iscsi', '--op', 'show',
+                                '--mode', 'target').stdout
+        targets, t, section, lun = {}, None, None, None
+        for line in show.splitlines():
+            words = line.split()
+            if line.startswith('Target '):
+                t = {'tid': words[1].rstrip(':'), 'path': None, 'sn': None,
+                     'Account': [], 'ACL': []}
+                targets[words[2]] = t
+            elif line.startswith('    ') and not line.startswith('     '):
+                section = words[0]
+            elif section == 'LUN' and words[:1] == ['LUN:']:
+                lun = words[1]
+            elif section == 'LUN' and lun == '1' and words[:2] == [
+                    'SCSI', 'SN:']:
+                t['sn'] = words[2]
+            elif section == 'LUN' and lun == '1' and words[:3] == [
+                    'Backing', 'store', 'path:']:
+                t['path'] = words[3]
+            elif section in ('Account', 'ACL'):
+                t[section].append(words[0])
+        return {iqn: (t['tid'], t['path'], t['sn'], t['Account'], t['ACL'])
+                for iqn, t in targets.items()}
+
+    def count_tgtadm_calls(self):
+        """Record each tgtadm run of the wrapper; a reader of the record."""
+        record = os.path.join(self.dir, 'tgtadm.calls')
+        with open(os.path.join(self.dir, 'tgtadm'), 'w') as f:
+            f.write('#!/bin/sh\nprintf "%%s\\n" "$*" >>%s\n'
+                    'exec %s -C %d "$@"\n'
+                    % (record, TGTADM, self.tgtd.control))
+
+        def calls():
+            with open(record) as f:
+                return f.read().splitlines()
+        return calls
+
     # -------------------------------------------------------------- tests
 
     def test_create_then_chap_login_works_and_wrong_secret_fails(self):
@@ -332,6 +371,50 @@ class TestWrapperTgt(testtools.TestCase):
         out = self.ok('target-restore')
         self.assertEqual(sorted(['%s ok' % IQN, '%s ok' % IQN2]),
                          sorted(out.splitlines()))
+
+    def test_restore_of_many_targets_lists_tgtd_once(self):
+        """20 targets come back as they were, for one listing of tgtd."""
+        iqns = ['iqn.2010-10.org.openstack:volume-r%02d' % i
+                for i in range(20)]
+        for i, iqn in enumerate(iqns):
+            self.create(iqn, 'r%02d' % i, 'sn-r%02d' % i,
+                        user='chapr%02d' % i if i % 2 == 0 else None)
+            if i % 4 == 1:
+                self.ok('target-allow %s %s' % (iqn, INIT1))
+            elif i % 4 == 3:
+                self.ok('target-allow %s %s' % (iqn, INIT2))
+                self.ok('target-allow %s %s' % (iqn, INIT1))
+                self.ok('target-deny %s %s' % (iqn, INIT2))
+        # tids with a gap, so restore must keep each one, not renumber
+        self.ok('target-delete %s' % iqns[5])
+        del iqns[5]
+        before = self.tgtd_targets()
+        self.assertEqual(19, len(before))
+        self.assertEqual(('4', '%s/r03' % self.zvols, 'sn-r03', [], [INIT1]),
+                         before[iqns[3]])
+        self.assertEqual(('5', '%s/r04' % self.zvols, 'sn-r04', ['chapr04'],
+                          ['ALL']), before[iqns[4]])
+        self.tgtd.kill()
+        self.tgtd.start()
+        self.assertEqual({}, self.tgtd_targets())
+        calls = self.count_tgtadm_calls()
+        out = self.ok('target-restore')
+        self.assertEqual(['%s restored' % i for i in iqns],
+                         sorted(out.splitlines()))
+        self.assertEqual(before, self.tgtd_targets())
+        shows = [c for c in calls() if '--op show' in c]
+        self.assertEqual(1, len(shows), shows)
+        # what an initiator sees: CHAP and ACL as before the crash
+        self.assertEqual(0, self.inq(iqns[4], ('chapr04', SECRET))[0])
+        self.assertNotEqual(0, self.inq(iqns[4], ('chapr04',
+                                                  'WrongSecret12345'))[0])
+        self.assertIn('sn-r04', self.serial(iqns[4], ('chapr04', SECRET)))
+        self.assertEqual(0, self.inq(iqns[3], None, INIT1)[0])
+        self.assertNotEqual(0, self.inq(iqns[3], None, INIT2)[0])
+        out = self.ok('target-restore')
+        self.assertEqual(['%s ok' % i for i in iqns],
+                         sorted(out.splitlines()))
+        self.assertEqual(before, self.tgtd_targets())
 
     def test_connected_session_blocks_chap_change_not_delete(self):
         self.create()
