@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import fixtures
 from oslo_concurrency import processutils
@@ -220,14 +221,40 @@ class RebootTest(SSHTestCase):
         paramiko still thinks the connections are fine; a new sshd then
         listens on the same port, like the rebooted host.
         """
-        sessions = sshd._children(self.server.proc.pid)
-        for pid in sessions:
-            os.kill(pid, signal.SIGSTOP)
+        sessions = []
         self.addCleanup(self._kill, sessions)
+        while True:
+            # sshd forks a session's post-auth process after the client is
+            # told it is in: stop until no process is left to fork one.
+            new = [pid for pid in sshd._children(self.server.proc.pid)
+                   if pid not in sessions]
+            if not new:
+                break
+            for pid in new:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    pass        # a pre-auth child that just exited
+            sessions.extend(new)
+            for pid in new:
+                self._wait_stopped(pid)
         self.server.proc.kill()
         self.server.proc.wait()
         self.server.proc = None
         self.server.start()
+
+    @staticmethod
+    def _wait_stopped(pid):
+        """Until the kernel shows ``pid`` stopped (or gone); bounded."""
+        for _i in range(500):
+            try:
+                with open('/proc/%d/stat' % pid) as f:
+                    state = f.read().rsplit(')', 1)[1].split()[0]
+            except (OSError, IndexError):
+                return
+            if state in ('T', 't', 'Z', 'X'):
+                return
+            time.sleep(0.01)
 
     @staticmethod
     def _kill(pids):
