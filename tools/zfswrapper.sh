@@ -583,6 +583,11 @@ EOF
     ) || fail "cannot parse the tgtadm listing"
 }
 
+# The lookups below walk TABLE's lines by splitting it on newlines (set -f
+# is on), not with "read" from a here-document: dash reads those a byte
+# per system call and writes the larger ones from a child process, which
+# made every lookup cost in proportion to tgtd's size.
+
 # find_target IQN: T_TID T_LUN T_SESS T_ACCT T_ACL T_SN of IQN, or status 1.
 find_target() {
     T_TID=
@@ -592,29 +597,35 @@ find_target() {
     T_ACL=
     T_SN=
     T_CONNS=
-    while IFS='|' read -r _tid _iqn _lun _sess _acct _acl _sn _conns; do
-        if [ -n "$_tid" ] && [ "$_iqn" = "$1" ]; then
-            T_TID=$_tid
-            T_LUN=$_lun
-            T_SESS=$_sess
-            T_ACCT=$_acct
-            T_ACL=$_acl
-            T_SN=$_sn
-            T_CONNS=$_conns
-            return 0
-        fi
-    done <<EOF
-$TABLE
-EOF
+    IFS=$NL
+    for _l in $TABLE; do
+        _r=${_l#*|}
+        [ "${_r%%|*}" = "$1" ] || continue
+        IFS=' '
+        T_TID=${_l%%|*}
+        _r=${_r#*|}
+        T_LUN=${_r%%|*}
+        _r=${_r#*|}
+        T_SESS=${_r%%|*}
+        _r=${_r#*|}
+        T_ACCT=${_r%%|*}
+        _r=${_r#*|}
+        T_ACL=${_r%%|*}
+        _r=${_r#*|}
+        T_SN=${_r%%|*}
+        T_CONNS=${_r#*|}
+        return 0
+    done
+    IFS=' '
     return 1
 }
 
 tid_exists() {
-    while IFS='|' read -r _tid _rest; do
-        [ "$_tid" = "$1" ] && return 0
-    done <<EOF
-$TABLE
-EOF
+    IFS=$NL
+    for _l in $TABLE; do
+        [ "${_l%%|*}" != "$1" ] || { IFS=' '; return 0; }
+    done
+    IFS=' '
     return 1
 }
 
@@ -628,13 +639,12 @@ table_put() {
         return 0
     fi
     _new=
-    while IFS= read -r _l; do
-        [ -n "$_l" ] || continue
+    IFS=$NL
+    for _l in $TABLE; do
         [ "${_l%%|*}" != "$T_TID" ] || _l=$_put
         _new="$_new${_new:+$NL}$_l"
-    done <<EOF
-$TABLE
-EOF
+    done
+    IFS=' '
     TABLE=$_new
 }
 
