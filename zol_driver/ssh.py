@@ -332,7 +332,9 @@ class SSHExecutor(object):
     """``executor(*argv, check_exit_code=True, process_input=None)``.
 
     Same contract as processutils.execute, run on the ZFS host through its
-    forced-command wrapper.  ``round_trips`` counts commands sent.
+    forced-command wrapper, plus ``timeout=`` and ``deadline=`` (seconds).
+    ``round_trips`` counts commands sent.  Commands share ``max_pool``
+    connections; stream_to/stream_from share ``max_streams`` others.
     """
 
     # Backoff between attempts when the transport failed before sending.
@@ -474,7 +476,8 @@ class SSHExecutor(object):
         pool.close()
         streams.close()
 
-    # -- clock (methods, so that eventlet's patched time is used) -------
+    # -- clock: methods, so tests can fake them and eventlet's patched
+    #    sleep is looked up at each call --------------------------------
 
     def _now(self):
         return time.monotonic()
