@@ -82,7 +82,7 @@ C_LOG=syslog
 C_ZVOL_WAIT=10
 # Bounds that keep every export verb inside the driver's 25 s budget:
 # doc/wrapper-protocol.rst, "How long a verb may take".
-C_LOCK_WAIT=5
+C_LOCK_WAIT=10
 C_DD=/bin/dd
 C_FLOCK=/usr/bin/flock
 C_UDEVADM=/bin/udevadm
@@ -871,15 +871,15 @@ close_conns() {
     done
 }
 
-# delete_tid TID IQN: normal delete, then at most seven forced ones, with
-# 6.7 s of pauses in all (doc/wrapper-protocol.rst: the 25 s budget).
+# delete_tid TID IQN: normal delete, then at most eight forced ones, with
+# 9.7 s of pauses in all (doc/wrapper-protocol.rst: the 25 s budget).
 # tgtd refuses even a forced delete while commands are in flight, and an
 # initiator doing I/O always has some, so each round first closes the
 # target's connections (its ACL is already gone, so they cannot log in
 # again) and then retries the forced delete while the last commands drain.
 delete_tid() {
     tgt --op delete --mode target --tid "$1" 2>/dev/null && return 0
-    for _pause in 0 0.2 0.5 1 1 2 2; do
+    for _pause in 0 0.2 0.5 1 1 2 2 3; do
         [ "$_pause" = 0 ] || sleep "$_pause" 9>&-
         load_table
         find_target "$2" && [ "$T_TID" = "$1" ] || return 0
@@ -911,7 +911,11 @@ export_target() {
             { ERR="cannot create target $W_IQN (tid $T_TID)"; return 1; }
         CHANGED=1
         if ! add_lun "$T_TID"; then
-            delete_tid "$T_TID" "$W_IQN"
+            # It has no ACL yet, so nobody can be logged in: one plain
+            # delete, no forced retries (that keeps target-create inside
+            # its time bound).  Should even that fail, the LUN-less target
+            # admits nobody, and the next create adds the LUN to it.
+            tgt --op delete --mode target --tid "$T_TID" >/dev/null 2>&1
             return 1
         fi
     fi

@@ -143,8 +143,8 @@ elif mode == 'target' and op == 'delete':
         fail("can't find the target", 3)
     if T[tid]['sessions'] and not opts.get('--force'):
         fail('this target is still active', 16)
-    if T[tid].get('stuck'):         # commands in flight that never drain
-        fail('this target is still active', 16)
+    if T[tid].get('stuck') or st.get('delete_fails'):
+        fail('this target is still active', 16)     # never drains
     del T[tid]
 elif mode == 'target' and op in ('bind', 'unbind'):
     if tid not in T:
@@ -175,6 +175,8 @@ elif mode == 'logicalunit':
     if op == 'new':
         if t['lun1']:
             fail('this logical unit number already exists')
+        if st.get('lun_fails'):
+            fail('out of memory', 12)
         if not os.path.exists(opts['--backing-store']):
             fail('invalid request')
         t['lun1'] = {'path': opts['--backing-store'],
@@ -1423,10 +1425,10 @@ class TestBounds(WrapperTestCase):
                                  'SSH_ORIGINAL_COMMAND':
                                  'target-allow %s %s' % (IQN, INIT1)})
         self.assertEqual(1, p.returncode, p.stderr)
-        self.assertIn(b'not acquired in 5 s', p.stderr)
+        self.assertIn(b'not acquired in 10 s', p.stderr)
         self.assertEqual([], self.w.calls())
 
-    def test_delete_gives_up_after_seven_forced_deletes(self):
+    def test_delete_gives_up_after_eight_forced_deletes(self):
         """A target whose commands never drain: a bounded failure."""
         self.w.zvol('v')
         self.assertPassed('target-create %s tank/cinder/v sn-1' % IQN)
@@ -1438,9 +1440,35 @@ class TestBounds(WrapperTestCase):
         self.assertEqual(1, rc)
         self.assertIn('still exists after forced deletes', err)
         forced = [c for c in self.w.calls() if '--force' in c]
-        self.assertEqual(7, len(forced))
+        self.assertEqual(8, len(forced))
         self.assertEqual(['1'], list(self.w.tgtd()['targets']))
         self.assertTrue(os.path.exists(os.path.join(self.w.statedir, IQN)))
+
+    def test_create_undoes_a_half_made_target_without_forcing(self):
+        """No ACL yet, so nobody is logged in: one plain delete, no retries.
+
+        If even that fails, the LUN-less target is harmless (nobody may log
+        in) and the next create adds the LUN to it.
+        """
+        self.w.zvol('v')
+        self.w.set_tgtd({'targets': {}, 'accounts': {},
+                         'lun_fails': True, 'delete_fails': True})
+        rc, _out, err = self.w.run('target-create %s tank/cinder/v sn-1' % IQN)
+        self.assertEqual(1, rc)
+        self.assertIn('cannot add LUN 1', err)
+        deletes = [c for c in self.w.calls() if 'delete' in c]
+        self.assertEqual([['tgtadm', '--lld', 'iscsi', '--op', 'delete',
+                           '--mode', 'target', '--tid', '1']], deletes)
+        t = self.w.tgtd()
+        self.assertEqual((None, []), (t['targets']['1']['lun1'],
+                                      t['targets']['1']['acl']))
+        self.assertFalse(os.path.exists(os.path.join(self.w.statedir, IQN)))
+        t.update(lun_fails=False, delete_fails=False)
+        self.w.set_tgtd(t)
+        self.assertPassed('target-create %s tank/cinder/v sn-1' % IQN)
+        t = self.w.tgtd()['targets']
+        self.assertEqual((['1'], 'sn-1', ['ALL']),
+                         (list(t), t['1']['lun1']['sn'], t['1']['acl']))
 
     def test_zvol_wait_is_wall_time_not_a_count_of_sleeps(self):
         """On a slow host each sleep costs more than it asks for.
