@@ -673,10 +673,10 @@ class PoolWatch(object):
         connect, run, run_on = (executor._connect, executor._run,
                                 executor._run_on)
 
-        def counted_connect():
+        def counted_connect(*a, **kw):
             with self.lock:
                 self.opened += 1
-            return connect()
+            return connect(*a, **kw)
 
         def counted_run(*a, **kw):
             with self._track('waiting', 'peak_waiting'):

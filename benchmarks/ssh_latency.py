@@ -92,8 +92,8 @@ def local_floor(forced, server):
 
 
 class _NoDelayOff(ssh.SSHExecutor):
-    def _open_socket(self):
-        sock = super()._open_socket()
+    def _open_socket(self, timeout):
+        sock = super()._open_socket(timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
         return sock
 

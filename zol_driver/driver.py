@@ -8,8 +8,10 @@ Cinder's driver interface onto them and maps their errors onto Cinder's.
 
 import contextlib
 
+from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from cinder.common import constants
 from cinder import exception
@@ -58,6 +60,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self.executor = None
         self.zfs = None
         self.targets = None
+        self._pending = {}
+        self._down_reason = None
 
     @staticmethod
     def get_driver_options():
@@ -73,10 +77,17 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         conf = self.configuration
         LOG.info('do_setup: ZFS host %(host)s, parent %(parent)s',
                  {'host': conf.san_ip, 'parent': parent})
-        self.executor = ssh.SSHExecutor.from_configuration(conf)
+        try:
+            self.executor = ssh.SSHExecutor.from_configuration(conf)
+        except errors.ZolError as exc:
+            raise exception.VolumeDriverException(
+                message=_('Cannot set up SSH to the ZFS host %(h)s: %(e)s')
+                % {'h': conf.san_ip, 'e': exc})
         self.zfs = zfs.ZFSHost(self.executor, parent,
                                busy_retries=conf.zol_busy_retries)
         self.targets = tgt.TgtTargets(self.executor, conf)
+        self._pending = {}          # {iqn: Export} start-up could not make
+        self._down_reason = None
 
     def check_for_setup_error(self):
         """The parent must exist, be a filesystem and answer via the wrapper.
@@ -110,6 +121,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                  '(%(free).1f GiB free)',
                  {'p': parent, 'h': host,
                   'free': (info.get('avail') or 0) / float(zfs.GiB)})
+        # ssh_min_pool_conn: open the warm connections now, not on demand
+        self.executor.warm_up()
 
     def _checked_options(self):
         """Refuse options the wrapper or ZFS would refuse later; the parent.
@@ -267,6 +280,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         except errors.ZolError as exc:
             LOG.error('ZFS host error: %s', exc)
             raise exception.VolumeBackendAPIException(data=str(exc))
+        except processutils.ProcessExecutionError as exc:
+            msg = (_('%(cmd)s on the ZFS host exited %(code)s: %(err)s')
+                   % {'cmd': exc.cmd, 'code': exc.exit_code,
+                      'err': (exc.stderr or '').strip()})
+            LOG.error(msg)
+            raise exception.VolumeBackendAPIException(data=msg)
 
     def create_volume(self, volume):
         """One ``zfs create`` with every property, owner included."""
@@ -278,17 +297,29 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                                       sparse, blocksize, props)
 
     def delete_volume(self, volume):
-        """Destroy, or hide until dependent clones are gone; gone is fine."""
+        """Destroy, or hide until dependent clones are gone; gone is fine.
+
+        A target left behind (a detach whose remove_export failed or was
+        skipped) keeps the zvol open: it is removed when ZFS says busy.
+        """
         with self._host_errors(volume=volume):
-            result = self.zfs.delete_volume(volume.name)
-            if result == 'absent' and volume.source_volid:
-                # a clone_volume interrupted before its clone existed may
-                # have left its temporary snapshot on the source
+            result = self.zfs.delete_volume(
+                volume.name, release=lambda: self._release(volume))
+            if result != 'hidden' and volume.source_volid:
+                # the temporary snapshot of clone_volume goes with its
+                # clone, unless a failure left it unmarked
                 self.zfs.delete_snapshot(self.zfs.snapshot_name(
                     CONF.volume_name_template % volume.source_volid,
                     zfs.CLONE_SNAP_PREFIX + volume.name))
         LOG.info('delete_volume %(id)s: %(result)s',
                  {'id': volume.id, 'result': result})
+
+    def _release(self, volume):
+        """Remove a leftover target of the volume before a destroy."""
+        iqn = self._iqn(volume)
+        LOG.info('delete_volume %(id)s: removing any target %(iqn)s that '
+                 'holds the zvol', {'id': volume.id, 'iqn': iqn})
+        self.targets.delete(iqn)
 
     def create_snapshot(self, snapshot):
         """One ``zfs snapshot`` carrying the owner properties."""
@@ -349,30 +380,55 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         return False
 
     def revert_to_snapshot(self, context, volume, snapshot):
-        """``zfs rollback`` (never -r): refuse if it would destroy data."""
+        """``zfs rollback`` (never -r); through a clone if ZFS refuses.
+
+        Cinder reverts only to a volume's latest snapshot, so what makes
+        ZFS refuse are the driver's own newer snapshots (temporary ones of
+        clones, deleted ones kept for their clones): they must survive.
+        """
         LOG.info('revert_to_snapshot volume %(id)s to snapshot %(snap)s',
                  {'id': volume.id, 'snap': snapshot.id})
         with self._host_errors(volume=volume):
             try:
                 self.zfs.rollback(self._snap(snapshot))
             except errors.RollbackBlocked as exc:
-                self._refuse_revert(volume, snapshot, exc)
+                self._revert_by_clone(volume, snapshot, exc)
         if volume.size > snapshot.volume_size:
             # rollback restored the snapshot's volsize; Cinder keeps its own.
             with self._host_errors(volume=volume):
                 self.zfs.extend(volume.name, volume.size * zfs.GiB)
 
+    def _revert_by_clone(self, volume, snapshot, exc):
+        names = zfs.blocking_snapshots(exc.detail)
+        foreign = [n for n in names if not self._driver_snapshot(n)]
+        if foreign or not names:
+            msg = (_('Cannot revert volume %(id)s to snapshot %(snap)s: '
+                     'newer snapshots that Cinder does not know exist on '
+                     'the ZFS host: %(names)s. Destroy or rename them, or '
+                     'create a volume from the snapshot instead.')
+                   % {'id': volume.id, 'snap': snapshot.id,
+                      'names': ', '.join(foreign or [exc.detail])})
+            LOG.error(msg)
+            raise exception.VolumeBackendAPIException(data=msg)
+        LOG.info('revert_to_snapshot %(id)s: newer snapshots %(names)s '
+                 'are kept for clones; reverting through a clone',
+                 {'id': volume.id, 'names': ', '.join(names)})
+        props = self.zfs.local_props(
+            volume.name, zfs.MUTABLE_PROPS | {'refreservation'})
+        if props.pop('refreservation', '0') not in ('0', 'none'):
+            props['refreservation'] = 'auto'     # thick stays thick
+        props.update(self._owner_props(volume))
+        hidden = self.zfs.revert_by_clone(self._snap(snapshot), props)
+        LOG.info('revert_to_snapshot %(id)s: the old zvol is %(hidden)s '
+                 'until its clones are gone', {'id': volume.id,
+                                               'hidden': hidden})
+
     @staticmethod
-    def _refuse_revert(volume, snapshot, exc):
-        names = zfs.blocking_snapshots(exc.detail) or [exc.detail]
-        msg = (_('Cannot revert volume %(id)s to snapshot %(snap)s: ZFS '
-                 'would have to destroy the newer snapshots %(names)s, '
-                 'which are kept for clones or deferred deletes. Create '
-                 'a volume from the snapshot instead.')
-               % {'id': volume.id, 'snap': snapshot.id,
-                  'names': ', '.join(names)})
-        LOG.error(msg)
-        raise exception.VolumeBackendAPIException(data=msg)
+    def _driver_snapshot(name):
+        """A snapshot the driver made: temporary, or a Cinder one."""
+        snap = name.rpartition('@')[2]
+        return (zfs.is_temporary_snapshot(snap) or
+                snap.startswith(CONF.snapshot_name_template % ''))
 
     # ---- stats -------------------------------------------------------
 
@@ -402,7 +458,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             return
         parent = next((r for r in rows if r['name'] == self.zfs.parent), {})
         zvols = [r for r in rows if r.get('type') == 'volume' and
-                 not zfs.is_hidden(self.zfs.relative(r['name']) or '')]
+                 not zfs.is_internal(self.zfs.relative(r['name']) or '')]
+        self._recover_targets()
         data['pools'].append(self._pool_stats(backend, parent, zvols))
         self._stats = data
         try:
@@ -410,9 +467,44 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         except errors.ZolError as exc:
             LOG.warning('collecting hidden zvols failed: %s', exc)
 
+    def _recover_targets(self):
+        """Bring back targets tgtd lost while cinder-volume kept running.
+
+        A ZFS-host reboot or a tgtd restart empties tgtd; the wrapper's
+        persisted targets survive. One listing per stats period tells
+        whether any are missing; then one ``target-restore`` brings them
+        back, and targets start-up could not make are made again.
+        """
+        try:
+            lost = self.targets.lost()
+            if lost:
+                LOG.warning('ZFS host %(h)s no longer serves %(n)d '
+                            'persisted target(s) (rebooted, or tgtd '
+                            'restarted): restoring %(iqns)s',
+                            {'h': self.configuration.san_ip, 'n': len(lost),
+                             'iqns': ', '.join(lost)})
+                self.targets.restore()
+            for iqn, export in list(self._pending.items()):
+                self.targets.create(export)
+                self._pending.pop(iqn, None)
+                LOG.info('re-created target %s that start-up could not '
+                         'restore', iqn)
+        except errors.ZolError as exc:
+            self._down_reason = _('targets cannot be restored: %s') % exc
+            LOG.error('ZFS host %(h)s: %(r)s; the backend reports down',
+                      {'h': self.configuration.san_ip,
+                       'r': self._down_reason})
+            return
+        self._down_reason = None
+
     def _pool_stats(self, backend, parent, zvols):
+        """One pool's stats; thin support follows the default.
+
+        The scheduler counts untyped volumes as thin whenever thin is
+        supported; a type's provisioning:type still picks per volume.
+        """
         conf = self.configuration
-        _sparse, blocksize, props = self._zvol_spec({})
+        sparse, blocksize, props = self._zvol_spec({})
         pool = {
             'pool_name': backend,
             'total_capacity_gb': 0,
@@ -421,8 +513,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             'reserved_percentage': conf.reserved_percentage,
             'max_over_subscription_ratio':
                 volume_utils.get_max_over_subscription_ratio(
-                    conf.max_over_subscription_ratio, supports_auto=True),
-            'thin_provisioning_support': True,
+                    conf.max_over_subscription_ratio, supports_auto=True)
+                if sparse else 1.0,
+            'thin_provisioning_support': sparse,
             'thick_provisioning_support': True,
             'total_volumes': len(zvols),
             'multiattach': True,
@@ -430,7 +523,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             'QoS_support': False,
             'location_info': 'ZFSonLinuxISCSIDriver:%s:%s' % (
                 conf.san_ip, self.zfs.parent),
-            'backend_state': 'up' if parent else 'down',
+            'backend_state': 'up' if parent and not self._down_reason
+            else 'down',
             'compression_support': True,
             'zol_compression': props.get('compression') or
             (parent or {}).get('compression'),
@@ -438,6 +532,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             'filter_function': self.get_filter_function(),
             'goodness_function': self.get_goodness_function(),
         }
+        if self._down_reason:
+            pool['zol_down_reason'] = self._down_reason
         if parent:
             used = parent.get('used') or 0
             avail = parent.get('avail') or 0
@@ -467,43 +563,66 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                     existing_ref=existing_ref,
                     reason=_('snapshot is not of volume %s') % volume_name)
             name = snap
-        if not zfs.valid_child(name) or zfs.is_hidden(name) or (
+        if not zfs.valid_child(name) or zfs.is_internal(name) or (
                 volume_name is not None and zfs.is_temporary_snapshot(name)):
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
                 reason=_('not a manageable name under %s') % self.zfs.parent)
         return name
 
-    def _ref_props(self, name, existing_ref):
-        props = ('type', 'volsize', zfs.PROP_OWNER, zfs.PROP_MANAGED)
+    def _ref_props(self, name, existing_ref, props):
+        """Properties of a reference, or ManageExistingInvalidReference.
+
+        A lookup that fails is the user's reference, not a backend error:
+        logged at INFO, not ERROR.
+        """
         try:
-            with self._host_errors():
-                return self.zfs.get(name, props)
-        except exception.VolumeBackendAPIException as exc:
+            return self.zfs.get(name, props)
+        except errors.ZolError as exc:
+            LOG.info('manage: %(ref)s cannot be used: %(e)s',
+                     {'ref': existing_ref, 'e': exc})
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref, reason=str(exc))
 
     def _check_manageable(self, obj, name, existing_ref, kind):
-        info = self._ref_props(name, existing_ref)
+        props = ('type', 'volsize', zfs.PROP_OWNER, zfs.PROP_MANAGED)
+        if kind == 'snapshot':
+            props += ('defer_destroy',)
+        info = self._ref_props(name, existing_ref, props)
         if info.get('type') != kind:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
                 reason=_('%(n)s is a %(t)s, not a %(k)s')
                 % {'n': name, 't': info.get('type'), 'k': kind})
+        if info.get('defer_destroy') == 'on':
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason=_('%s was deleted and is kept only for its clones '
+                         '(deferred destroy)') % name)
         owner = info.get(zfs.PROP_OWNER)
         if info.get(zfs.PROP_MANAGED) == 'yes' and owner != obj.id:
             raise exception.ManageExistingAlreadyManaged(volume_ref=name)
         return info
 
     def manage_existing(self, volume, existing_ref):
-        """Adopt a zvol: rename it to the volume's name, mark it owned."""
+        """Adopt a zvol: rename it to the volume's name, mark it owned.
+
+        A volsize that is not whole GiB grows to the size Cinder records
+        (manage_existing_get_size rounds up), in the same ``zfs set``.
+        """
         name = self._ref_name(existing_ref)
         LOG.info('manage_existing %(id)s from zvol %(name)s',
                  {'id': volume.id, 'name': name})
-        self._check_manageable(volume, name, existing_ref, 'volume')
+        info = self._check_manageable(volume, name, existing_ref, 'volume')
         _sparse, _blocksize, props = self._zvol_spec(
             self._type_specs(volume))
         props.update(self._owner_props(volume))
+        size = info.get('volsize') or 0
+        if size % zfs.GiB:
+            props['volsize'] = zfs.gib_ceil(size) * zfs.GiB
+            LOG.info('manage_existing %(id)s: volsize %(old)d grows to '
+                     '%(new)d GiB', {'id': volume.id, 'old': size,
+                                     'new': zfs.gib_ceil(size)})
         with self._host_errors(volume=volume):
             if name != volume.name:
                 self.zfs.rename(name, volume.name)
@@ -522,12 +641,13 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
     def _unmark(self, name, volume=None, snapshot=None):
         try:
-            with self._host_errors(volume=volume, snapshot=snapshot):
-                self.zfs.set(name, {zfs.PROP_MANAGED: 'no'})
-        except exception.VolumeBackendAPIException:
-            if self.zfs.exists(name):
-                raise
+            self.zfs.set(name, {zfs.PROP_MANAGED: 'no'})
+        except errors.DatasetNotFound:
             LOG.warning('unmanage: %s is already gone', name)
+            return
+        except errors.ZolError:
+            with self._host_errors(volume=volume, snapshot=snapshot):
+                raise
 
     def manage_existing_snapshot(self, snapshot, existing_ref):
         """Adopt a snapshot of the volume: rename it, mark it owned."""
@@ -562,7 +682,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         entries = []
         for row in rows:
             name = self.zfs.relative(row['name'])
-            if row.get('type') != 'volume' or not name or zfs.is_hidden(
+            if row.get('type') != 'volume' or not name or zfs.is_internal(
                     name):
                 continue
             entry = self._manageable_entry(name, row, ids,
@@ -584,7 +704,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         for row in rows:
             name = self.zfs.relative(row['name']) or ''
             vol, _at, snap = name.partition('@')
-            if (not snap or zfs.is_hidden(vol) or
+            if (not snap or zfs.is_internal(vol) or
                     zfs.is_temporary_snapshot(snap) or
                     row.get('defer_destroy') == 'on'):
                 continue
@@ -614,6 +734,40 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                          reason_not_safe='%s owned by Cinder %s %s' % (
                              kind, kind, owner))
         return entry
+
+    # ---- migration -----------------------------------------------------
+
+    def update_migrated_volume(self, ctxt, volume, new_volume,
+                               original_volume_status):
+        """Give the migrated zvol the original volume's name and owner.
+
+        As Cinder's LVM driver: an available volume's zvol is renamed (so
+        no _name_id is needed); an in-use one keeps its name, since it is
+        exported under it, and Cinder records that name through _name_id.
+        """
+        original = CONF.volume_name_template % volume.id
+        current = new_volume.name
+        owner = self._owner_props(volume)
+        keep = {'_name_id': new_volume._name_id or new_volume.id,
+                'provider_location': new_volume.provider_location}
+        with self._host_errors(volume=new_volume):
+            if original_volume_status != 'available':
+                self.zfs.set(current, owner)
+                return keep
+            try:
+                self.zfs.rename(current, original)
+            except errors.ZolError as exc:
+                LOG.warning('update_migrated_volume %(id)s: cannot rename '
+                            '%(cur)s to %(orig)s (%(e)s): keeping its name',
+                            {'id': volume.id, 'cur': current,
+                             'orig': original, 'e': exc})
+                self.zfs.set(current, owner)
+                return keep
+            self.zfs.set(original, owner)
+        LOG.info('update_migrated_volume %(id)s: %(cur)s renamed to '
+                 '%(orig)s', {'id': volume.id, 'cur': current,
+                              'orig': original})
+        return {'_name_id': None, 'provider_location': None}
 
     # ---- retype --------------------------------------------------------
 
@@ -648,18 +802,21 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """Write an image into the zvol through the SSH channel."""
         LOG.info('Copy image %(image)s to volume %(vol)s.',
                  {'image': image_id, 'vol': volume.id})
-        image_transfer.image_to_zvol(
-            self.executor, self._dataset(volume), context, image_service,
-            image_id, volume.size, self.configuration.volume_dd_blocksize)
+        with self._host_errors(volume=volume):
+            image_transfer.image_to_zvol(
+                self.executor, self._dataset(volume), context,
+                image_service, image_id, volume.size,
+                self.configuration.volume_dd_blocksize)
 
     def copy_volume_to_image(self, context, volume, image_service,
                              image_meta):
         """Upload the zvol's bytes as an image through the SSH channel."""
         LOG.info('Copy volume %(vol)s to image %(image)s.',
                  {'vol': volume.id, 'image': image_meta.get('id')})
-        image_transfer.zvol_to_image(
-            self.executor, self._dataset(volume), context, image_service,
-            image_meta, volume)
+        with self._host_errors(volume=volume):
+            image_transfer.zvol_to_image(
+                self.executor, self._dataset(volume), context,
+                image_service, image_meta, volume)
 
     # ------------------------------------------------------------------
     # Export half (tgt.TgtTargets)
@@ -678,35 +835,71 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                                        iqn=self._iqn(volume))
 
     def create_export(self, context, volume, connector):
-        """One ``target-create``: target, LUN 1, serial, CHAP (idempotent)."""
+        """One ``target-create``: target, LUN 1, serial, CHAP (idempotent).
+
+        If it fails, the target it may have left is removed again: Cinder
+        reports the attach failed, so nobody may log in to it.
+        """
         export = self._export(volume)
         LOG.info('create_export %(id)s as %(iqn)s',
                  {'id': volume.id, 'iqn': export.iqn})
-        with self._host_errors(volume=volume):
+        with self._host_errors(volume=volume), self._undo_on_failure(
+                'remove the target of', volume, self.targets.delete,
+                export.iqn):
             tid = self.targets.create(export)
         return {'provider_location': self.targets.location(export.iqn, tid),
                 'provider_auth': export.provider_auth}
+
+    @contextlib.contextmanager
+    def _undo_on_failure(self, what, volume, undo, *args):
+        """Run undo(*args) if the block fails; its own failure is logged."""
+        try:
+            yield
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                try:
+                    undo(*args)
+                except errors.ZolError as exc:
+                    LOG.error('After a failed export call, could not %(w)s '
+                              'volume %(id)s: %(e)s',
+                              {'w': what, 'id': volume.id, 'e': exc})
 
     def ensure_export(self, context, volume):
         """Free if the start-up ``target-restore`` found it; else re-create.
 
         Credentials come from provider_auth only: initiators that were
-        connected before the restart log in again with them.
+        connected before the restart log in again with them. A host that
+        cannot restore never fails the volume (Cinder would set it to
+        error): the backend reports down and stats retry.
         """
-        export = self._export(volume, renew=False)
-        with self._host_errors(volume=volume):
-            if self.targets.ensure(export):
-                LOG.info('ensure_export %(id)s: re-created %(iqn)s',
-                         {'id': volume.id, 'iqn': export.iqn})
+        self._ensure(volume)
 
     def ensure_exports(self, context, volumes):
         """Bulk form: one restore, one create per target still missing."""
-        exports = [self._export(v, renew=False) for v in volumes]
-        with self._host_errors():
-            recreated = self.targets.ensure_all(exports)
+        self.targets.end_startup()
+        recreated = [iqn for iqn in map(self._ensure, volumes) if iqn]
         LOG.info('ensure_exports: %(n)d volumes, %(r)d re-created',
-                 {'n': len(exports), 'r': len(recreated)})
+                 {'n': len(volumes), 'r': len(recreated)})
         return recreated
+
+    def _ensure(self, volume):
+        """The IQN if its target had to be re-created, else None."""
+        with self._host_errors(volume=volume):
+            export = self._export(volume, renew=False)
+        try:
+            if self.targets.ensure(export):
+                LOG.info('ensure_export %(id)s: re-created %(iqn)s',
+                         {'id': volume.id, 'iqn': export.iqn})
+                return export.iqn
+        except errors.ZolError as exc:
+            self._pending[export.iqn] = export
+            self._down_reason = (_('target of in-use volume %(id)s not '
+                                   'restored: %(e)s')
+                                 % {'id': volume.id, 'e': exc})
+            LOG.error('ensure_export %(id)s: %(e)s. The volume stays '
+                      'in-use, the backend reports down, and every stats '
+                      'period tries again.', {'id': volume.id, 'e': exc})
+        return None
 
     def set_initialized(self):
         """Start-up is over: ensure_export asks the host again next time."""
@@ -714,22 +907,49 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         if self.targets is not None:
             self.targets.end_startup()
 
+    @staticmethod
+    def _connected(volume):
+        """Attachments that reached the host: those with a connector.
+
+        Reserved attachments (Nova's shelve-offload, resize, a new attach
+        not yet made) have none and hold no target or ACL entry.
+        """
+        return [a for a in volume.volume_attachment or []
+                if a.connector and a.attach_status != 'detached']
+
     def remove_export(self, context, volume):
-        """One ``target-delete`` (forced within bounds on the host)."""
+        """One ``target-delete``, unless another host is still attached.
+
+        Cinder's detach_volume (force detach, old-style detach) calls this
+        even when other attachments of a multiattach volume remain; the
+        target then stays for them.
+        """
         iqn = self._iqn(volume)
+        connected = self._connected(volume)
+        if len(connected) > 1:
+            LOG.info('remove_export %(id)s: kept %(iqn)s for %(n)d other '
+                     'attachment(s)', {'id': volume.id, 'iqn': iqn,
+                                       'n': len(connected) - 1})
+            return
         LOG.info('remove_export %(id)s (%(iqn)s)',
                  {'id': volume.id, 'iqn': iqn})
         with self._host_errors(volume=volume):
             self.targets.delete(iqn)
 
     def initialize_connection(self, volume, connector):
-        """Allow the connector's initiator; return Cinder's iSCSI info."""
+        """Allow the connector's initiator; return Cinder's iSCSI info.
+
+        If the allow fails, the initiator is denied again, so a failed
+        attach never leaves it allowed.
+        """
         iqn = self._iqn(volume)
         initiator = (connector or {}).get('initiator')
         LOG.info('initialize_connection %(id)s for %(ini)s',
                  {'id': volume.id, 'ini': initiator})
         if initiator:
-            with self._host_errors(volume=volume):
+            with self._host_errors(volume=volume), self._undo_on_failure(
+                    'deny the initiator of', volume, self.targets.deny,
+                    iqn, initiator):
                 self.targets.allow(iqn, initiator)
         return {'driver_volume_type': 'iscsi',
                 'data': self._iscsi_info(volume, iqn,
@@ -757,22 +977,31 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         return data
 
     def terminate_connection(self, volume, connector, **kwargs):
-        """Deny the initiator; True while other attachments share the target.
+        """Deny the initiator; True while other attached hosts share it.
 
-        connector=None (force detach) denies nothing: remove_export follows
-        and deletes the target. Another attachment of a multiattach volume
-        from the same initiator keeps that initiator allowed.
+        Only attachments with a connector count (reserved ones never
+        reached the host). An initiator still used by another attachment
+        of a multiattach volume stays allowed. connector=None (force
+        detach) names no initiator: with one connected attachment its
+        initiator is denied; with several, nothing is, since the detaching
+        one cannot be told apart (pass the connector to fence it).
         """
+        connected = self._connected(volume)
         initiator = (connector or {}).get('initiator')
-        attachments = volume.volume_attachment or []
-        same = [a for a in attachments
-                if (a.connector or {}).get('initiator') == initiator]
+        if connector is None and len(connected) == 1:
+            initiator = connected[0].connector.get('initiator')
+        elif connector is None and connected:
+            LOG.warning('terminate_connection %(id)s without a connector '
+                        'while %(n)d hosts are attached: no initiator '
+                        'denied', {'id': volume.id, 'n': len(connected)})
+        same = [a for a in connected
+                if a.connector.get('initiator') == initiator]
         LOG.info('terminate_connection %(id)s for %(ini)s',
                  {'id': volume.id, 'ini': initiator})
-        if initiator and not (volume.multiattach and len(same) > 1):
+        if initiator and len(same) <= 1:
             with self._host_errors(volume=volume):
                 self.targets.deny(self._iqn(volume), initiator)
-        return len(attachments) > 1
+        return len(connected) > 1
 
     def _export_resized(self, volume):
         """Online extend: tgt re-reads the zvol size (exported volumes)."""

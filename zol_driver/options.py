@@ -5,6 +5,8 @@ and the iSCSI target options); ``list_opts`` names them too, so the
 generated sample configuration is complete.
 """
 
+import copy
+
 from oslo_config import cfg
 
 zol_opts = [
@@ -77,6 +79,29 @@ zol_opts = [
                      'throughput"). Allowed keys: checksum, dedup, sync, '
                      'logbias, primarycache, secondarycache, copies. '
                      'Default: none.'),
+    cfg.IntOpt('zol_export_timeout',
+               default=25, min=5,
+               help='Seconds one export command (create, allow, deny, '
+                    'delete or resize a target) may take in all, the SSH '
+                    'connection and one re-send included (default 25). An '
+                    'attach runs two of them inside one Cinder RPC call, '
+                    'so keep twice this value below rpc_response_timeout '
+                    '(60 s by default), and this value above the '
+                    'wrapper\'s lock_wait plus zvol_wait.'),
+    cfg.IntOpt('zol_max_streams',
+               default=2, min=1,
+               help='Image copies that may stream data to or from the ZFS '
+                    'host at once (default 2). Streams use SSH connections '
+                    'of their own, so they never hold up volume and export '
+                    'commands; further copies wait their turn.'),
+    cfg.IntOpt('zol_restore_timeout',
+               default=120, min=0,
+               help='Seconds cinder-volume keeps retrying, at start-up, to '
+                    'restore the targets of in-use volumes when the ZFS '
+                    'host cannot (tgtd down, pool not imported yet), with a '
+                    'growing pause (default 120). After that the backend '
+                    'reports itself down with the reason, the volumes stay '
+                    'in-use, and every stats period tries again.'),
     cfg.IntOpt('zol_busy_retries',
                default=5, min=1,
                help='Attempts to destroy a zvol that ZFS reports busy '
@@ -102,10 +127,22 @@ def cinder_consumed_opts():
             [o for o in cinder_driver.volume_opts if o.name in target])
 
 
+def _portal_opt(opt):
+    """Cinder's target_ip_address with this driver's default explained."""
+    opt = copy.deepcopy(opt)
+    opt.help = ('IP address or host name of the iSCSI portal that compute '
+                'nodes log in to: the ZFS host\'s storage address. Unset, '
+                'this driver uses san_ip (not Cinder\'s default of my_ip, '
+                'the cinder-volume host, which serves no targets here).')
+    return opt
+
+
 def register(conf=cfg.CONF, group=None):
     conf.register_opts(zol_opts, group=group)
 
 
 def list_opts():
     """Entry point for oslo-config-generator (oslo.config.opts)."""
-    return [('backend_zol', zol_opts + cinder_consumed_opts())]
+    consumed = [_portal_opt(o) if o.name == 'target_ip_address' else o
+                for o in cinder_consumed_opts()]
+    return [('backend_zol', zol_opts + consumed)]

@@ -24,6 +24,7 @@ import time
 
 from oslo_concurrency import processutils
 from oslo_log import log as logging
+import tenacity
 
 from zol_driver import errors
 
@@ -39,6 +40,13 @@ _SERIAL_LEN = 32  # tgt keeps at most 36 bytes of scsi_sn
 
 # Restore results (doc/wrapper-protocol.rst, target-restore).
 RESTORED_OK = frozenset(('ok', 'restored'))
+
+
+def _transient(exc):
+    """Worth asking again: not a refusal and not a host-key problem."""
+    return (isinstance(exc, errors.ZolError) and
+            not isinstance(exc, (errors.WrapperRefused,
+                                 errors.HostKeyError)))
 
 
 def generate_chap():
@@ -169,29 +177,47 @@ def _opt(conf, name, default=None):
     return default if value is None else value
 
 
+def _explicit(conf, name):
+    """True unless name is left at its default in a Cinder Configuration.
+
+    Objects that are not a Cinder Configuration count as explicit.
+    """
+    if 'config_group' not in vars(conf):
+        return True
+    from oslo_config import cfg
+    for group in (vars(conf)['config_group'], 'backend_defaults'):
+        try:
+            loc = cfg.CONF.get_location(name, group)
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            continue
+        if loc and loc.location not in (cfg.Locations.opt_default,
+                                        cfg.Locations.set_default):
+            return True
+    return False
+
+
 def chap_wanted(conf):
     """CHAP unless the operator turned it off.
 
     Cinder's use_chap_auth defaults to False, which would leave every
     target open to whoever reaches the portal; we honour the option only
     when the operator set it (in the backend section or backend_defaults).
-    Objects that are not a Cinder Configuration just give their value.
     """
     value = _opt(conf, 'use_chap_auth')
-    if value is None:
+    if value is None or not _explicit(conf, 'use_chap_auth'):
         return True
-    if 'config_group' not in vars(conf):
-        return bool(value)
-    from oslo_config import cfg
-    for group in (vars(conf)['config_group'], 'backend_defaults'):
-        try:
-            loc = cfg.CONF.get_location('use_chap_auth', group)
-        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-            continue
-        if loc and loc.location not in (cfg.Locations.opt_default,
-                                        cfg.Locations.set_default):
-            return bool(value)
-    return True
+    return bool(value)
+
+
+def portal_ip(conf):
+    """target_ip_address if set, else san_ip (the ZFS host itself).
+
+    Cinder's default for target_ip_address is my_ip, the cinder-volume
+    host, which here is never the machine that serves the targets.
+    """
+    if _explicit(conf, 'target_ip_address'):
+        return _opt(conf, 'target_ip_address') or _opt(conf, 'san_ip')
+    return _opt(conf, 'san_ip')
 
 
 class TgtTargets(object):
@@ -206,10 +232,15 @@ class TgtTargets(object):
     # ends the window earlier when Cinder says the driver is initialised.
     startup_window = 600
 
-    def __init__(self, executor, conf, clock=time.monotonic):
+    # Pause between start-up restore attempts: 2, 4, 8, 15, 15... s.
+    restore_wait = tenacity.wait_exponential(multiplier=1, min=2, max=15)
+
+    def __init__(self, executor, conf, clock=time.monotonic,
+                 sleep=time.sleep):
         self.executor = executor
         self.conf = conf
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._restored = None       # {iqn: status} of this start-up
         self._restored_at = None
@@ -231,7 +262,7 @@ class TgtTargets(object):
     def portals(self):
         """['ip:port', ...]: the main portal, then the secondary ones."""
         port = _opt(self.conf, 'target_port', 3260)
-        ips = [_opt(self.conf, 'target_ip_address')]
+        ips = [portal_ip(self.conf)]
         ips += list(_opt(self.conf, 'target_secondary_ip_addresses', []))
         return ['%s:%s' % ('[%s]' % ip if ':' in ip else ip, port)
                 for ip in ips if ip]
@@ -274,17 +305,32 @@ class TgtTargets(object):
 
     # ------------------------------------------------------------ running
 
+    @property
+    def budget(self):
+        """Seconds one export verb may take in all (None: no bound)."""
+        return _opt(self.conf, 'zol_export_timeout')
+
     def _send(self, argv, kwargs):
         """Every target verb is idempotent: re-send one lost with its link.
 
         After a reboot of the ZFS host a pooled connection dies with the
         command in flight ("it may have run"); sending it again is safe.
+        Both sends share one budget, so an attach or detach returns well
+        inside Cinder's RPC timeout.
         """
+        budget = kwargs.pop('budget', self.budget)
+        start = self._clock()
+        if budget:
+            kwargs['deadline'] = budget
         try:
             return self.executor(*argv, **kwargs)
         except errors.HostKeyError:
             raise
         except errors.TransportError as exc:
+            if budget:
+                kwargs['deadline'] = budget - (self._clock() - start)
+                if kwargs['deadline'] < 1:
+                    raise
             LOG.warning('%(verb)s: %(exc)s; sending it once more',
                         {'verb': argv[0], 'exc': exc})
             return self.executor(*argv, **kwargs)
@@ -354,14 +400,25 @@ class TgtTargets(object):
         """{iqn: TargetInfo} of every target tgtd or the host knows."""
         return parse_target_list(self._run('target-list', 'target-list'))
 
+    def lost(self):
+        """IQNs the host persisted but tgtd does not serve (one listing).
+
+        What a ZFS-host reboot or a tgtd restart took away.
+        """
+        return sorted(i for i, t in self.listing().items()
+                      if t.persisted and t.tid is None)
+
     def exists(self, iqn):
         info = self.listing().get(iqn)
         return bool(info and info.tid is not None)
 
     def restore(self):
-        """Rebuild persisted targets missing from tgtd: {iqn: status}."""
+        """Rebuild persisted targets missing from tgtd: {iqn: status}.
+
+        Not bounded by the export budget: it may restore many targets.
+        """
         try:
-            out = self._run('target-restore', 'target-restore')
+            out = self._run('target-restore', 'target-restore', budget=None)
         except errors.TargetError as exc:
             # Exit 1 with a line per target: some failed, the rest is done.
             out = exc.stdout
@@ -379,15 +436,50 @@ class TgtTargets(object):
 
     # ------------------------------------------------------------ start-up
 
+    @property
+    def restore_timeout(self):
+        return _opt(self.conf, 'zol_restore_timeout', 120)
+
     def _startup_restore(self):
-        """One target-restore per start-up window, shared by all volumes."""
+        """One target-restore per start-up window, shared by all volumes.
+
+        A host that cannot restore (tgtd down, pool not imported yet) is
+        asked again with a growing pause for up to restore_timeout; then
+        the failure is kept for the window, so the next volumes fail fast.
+        """
         with self._lock:
             now = self._clock()
             if (self._restored is None or
                     now - self._restored_at > self.startup_window):
-                self._restored = self.restore()
-                self._restored_at = now
+                try:
+                    self._restored = self._restore_retrying()
+                except errors.ZolError as exc:
+                    self._restored = exc
+                self._restored_at = self._clock()
+            if isinstance(self._restored, errors.ZolError):
+                raise self._restored
             return self._restored
+
+    def _restore_retrying(self):
+        end = self._clock() + self.restore_timeout
+        retryer = tenacity.Retrying(
+            stop=lambda _state: self._clock() >= end,
+            wait=self.restore_wait,
+            retry=tenacity.retry_if_exception(_transient),
+            before_sleep=lambda state: LOG.warning(
+                'target-restore failed (%s); trying again',
+                state.outcome.exception()),
+            sleep=self._sleep, reraise=True)
+        return retryer(self._restore_some)
+
+    def _restore_some(self):
+        """restore(), failing when targets exist but none came back."""
+        result = self.restore()
+        if result and not any(s in RESTORED_OK for s in result.values()):
+            raise errors.TargetError(
+                'target-restore', 'none of %d persisted targets could be '
+                'restored (zvols missing: pool not imported?)' % len(result))
+        return result
 
     def end_startup(self):
         """Forget the start-up restore: the next ensure() asks again."""
@@ -408,8 +500,3 @@ class TgtTargets(object):
                     'again', export.iqn)
         self.create(export)
         return True
-
-    def ensure_all(self, exports):
-        """Bulk ensure: a fresh restore, then create only what is missing."""
-        self.end_startup()
-        return [e.iqn for e in exports if self.ensure(e)]

@@ -58,6 +58,7 @@ GiB = 1024 ** 3
 
 HIDDEN_PREFIX = 'zol-deleted-'
 CLONE_SNAP_PREFIX = 'zol-clone-'
+REVERT_PREFIX = 'zol-revert-'
 
 PROP_OWNER = 'zol:cinder_id'
 PROP_MANAGED = 'zol:managed'
@@ -150,7 +151,16 @@ def gib_ceil(size):
 
 
 def is_hidden(child):
+    """A deleted zvol kept for its clones (garbage collection's job)."""
     return child.startswith(HIDDEN_PREFIX)
+
+
+def is_internal(child):
+    """A zvol of the driver's own, not a Cinder volume's: never listed.
+
+    Hidden (deleted, kept for clones), or the short-lived clone of a revert.
+    """
+    return is_hidden(child) or child.startswith(REVERT_PREFIX)
 
 
 def is_temporary_snapshot(snap):
@@ -270,8 +280,12 @@ class ZFSHost(object):
         argv += self._prop_args(props)
         self._run(name, *argv + [self.full(name)])
 
-    def destroy(self, name, recursive=False, defer=False):
-        """zfs destroy with a bounded retry while ZFS says busy."""
+    def destroy(self, name, recursive=False, defer=False, on_busy=None):
+        """zfs destroy with a bounded retry while ZFS says busy.
+
+        on_busy: called once, at the first "busy", before retrying (to
+        release whatever may hold the zvol open, such as a target).
+        """
         argv = ['zfs', 'destroy']
         if defer:
             argv.append('-d')
@@ -288,6 +302,10 @@ class ZFSHost(object):
                         % (exc.detail, attempt))
                 LOG.debug('%s busy, retry %d/%d', name, attempt,
                           self.busy_retries)
+                if on_busy is not None:
+                    on_busy()
+                    on_busy = None
+                    continue
                 time.sleep(self.busy_interval * attempt)
 
     def snapshot(self, name, props=None):
@@ -409,18 +427,23 @@ class ZFSHost(object):
         """Value of zol:cinder_id on name, or None."""
         return self.get(name, (PROP_OWNER,)).get(PROP_OWNER)
 
-    def delete_volume(self, name):
+    def delete_volume(self, name, release=None):
         """Destroy a zvol, hiding it if clones depend on it.
 
+        release: called before a retry when the zvol is busy and before it
+        is hidden, to close what may hold it open (a leftover target):
+        a hidden zvol that tgtd still serves could never be collected.
         Returns 'destroyed', 'hidden' or 'absent' (already gone).
         """
         try:
-            self.destroy(name, recursive=True)
+            self.destroy(name, recursive=True, on_busy=release)
         except errors.DatasetNotFound:
             return 'absent'
         except errors.DatasetHasDependents as exc:
             LOG.info('%s has dependent clones; hiding it until they are '
                      'gone (%s)', name, exc.detail.replace('\n', ' '))
+            if release is not None:
+                release()
             self.rename(name, self.hidden_name(name))
             # Clones deleted in parallel may be gone already, and then no
             # later delete would come to collect it: look once now.
@@ -443,16 +466,36 @@ class ZFSHost(object):
         """Instant copy of src as dst through a temporary snapshot.
 
         Resumable: an existing temporary snapshot or an existing clone
-        owned by the same Cinder object is reused.
+        owned by the same Cinder object is reused. The temporary snapshot
+        never outlives the clone: it is destroyed if the clone fails, and
+        marked for deferred destroy (sent again if the link dropped) once
+        the clone exists. A crash between the two is mended when the clone
+        is deleted (the driver destroys the snapshot then).
         """
         snap = self.snapshot_name(src, CLONE_SNAP_PREFIX + dst)
         try:
             self.snapshot(snap)
         except errors.DatasetExists:
             LOG.debug('reusing temporary snapshot %s', snap)
-        self.clone_from(snap, dst, props)
-        # The temporary snapshot now lives exactly as long as the clone.
-        self.destroy(snap, defer=True)
+        try:
+            self.clone_from(snap, dst, props)
+        except errors.ZolError:
+            self._drop_temporary(snap)
+            raise
+        try:
+            self.destroy(snap, defer=True)
+        except errors.TransportError as exc:
+            LOG.warning('marking %s for deferred destroy: %s; sending it '
+                        'again', snap, exc)
+            self.destroy(snap, defer=True)
+
+    def _drop_temporary(self, snap):
+        """Best effort: destroy a temporary snapshot after a failure."""
+        try:
+            self.destroy(snap, defer=True)
+        except errors.ZolError as exc:
+            LOG.warning('could not destroy temporary snapshot %s: %s '
+                        '(it goes when the volume is deleted)', snap, exc)
 
     def clone_from(self, snap, dst, props=None):
         """zfs clone, treating an existing dst of the same owner as done."""
@@ -487,6 +530,56 @@ class ZFSHost(object):
     def extend(self, name, size, blocksize=None):
         """Grow volsize (aligned up to volblocksize when known)."""
         self.set(name, {'volsize': align_up(int(size), blocksize)})
+
+    def local_props(self, name, props):
+        """{prop: value} of the native props set locally on name."""
+        out = self._run(name, 'zfs', 'get', '-H', '-p', '-o',
+                        'property,value,source', ','.join(sorted(props)),
+                        self.full(name))
+        result = {}
+        for line in out.splitlines():
+            parts = line.split('\t')
+            if len(parts) == 3 and parts[2] == 'local':
+                result[parts[0]] = parts[1]
+        return result
+
+    def revert_by_clone(self, snap, props):
+        """Revert a zvol to snap when ZFS refuses a rollback.
+
+        The blockers are the driver's own snapshots (temporary ones of
+        clone_volume, deleted ones kept for clones): they have clones, so
+        no rollback can go past them. Instead: clone snap, promote the
+        clone (snap and every older snapshot move to it, clones follow),
+        hide the old zvol with the blockers, and give the clone the
+        zvol's name. Four commands; each failure undoes the steps before.
+        props: what the new zvol needs set (owner, the old zvol's local
+        properties). The hidden zvol is collected when its clones go.
+        """
+        vol = snap.split('@')[0]
+        tmp = REVERT_PREFIX + vol
+        hidden = '%s%s-%d' % (HIDDEN_PREFIX, vol, int(time.time()))
+        self.clone_from(snap, tmp, props)
+        steps = [(lambda: self.promote(tmp), lambda: self.promote(vol)),
+                 (lambda: self.rename(vol, hidden),
+                  lambda: self.rename(hidden, vol)),
+                 (lambda: self.rename(tmp, vol), None)]
+        undo = [lambda: self.destroy(tmp, recursive=True)]
+        try:
+            for step, back in steps:
+                step()
+                if back:
+                    undo.append(back)
+        except errors.ZolError:
+            for back in reversed(undo):
+                try:
+                    back()
+                except errors.ZolError as exc:
+                    LOG.error('revert of %s: could not undo a step: %s',
+                              vol, exc)
+                    break
+            raise
+        self.garbage_suspected = True
+        return hidden
 
     def collect_garbage(self, rows=None):
         """Destroy hidden zvols nothing depends on any more; leaves first.

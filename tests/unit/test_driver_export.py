@@ -7,7 +7,12 @@ from cinder.tests.unit import fake_volume
 
 from tests.unit import test_driver_volume
 from tests.unit import test_tgt
+from tests.unit import test_zfs
+from zol_driver import errors
 from zol_driver import tgt
+from zol_driver import zfs
+
+GiB = zfs.GiB
 
 P = 'tank/cinder'
 PREFIX = 'iqn.2010-10.org.openstack:'
@@ -21,9 +26,10 @@ class ExportTestCase(test_driver_volume.DriverTestCase):
     def setUp(self):
         super().setUp()
         self.ex = test_tgt.Recorder()
-        self.drv.executor = self.ex
+        self.drv.executor = self.drv.zfs.executor = self.ex
         self.set(target_ip_address='192.0.2.20', target_port=3260)
-        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration)
+        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration,
+                                          sleep=lambda _s: None)
 
     def vol(self, **kw):
         vol = self.volume(**kw)
@@ -40,6 +46,26 @@ class ExportTestCase(test_driver_volume.DriverTestCase):
         return objects.VolumeAttachment(
             context=self.ctx, connector={'initiator': initiator},
             attach_status='attached')
+
+    def reserved(self):
+        """Nova's shelve-offload/resize shape: no connector yet."""
+        return objects.VolumeAttachment(context=self.ctx, connector=None,
+                                        attach_status='reserved')
+
+    def attached(self, *attachments, **kw):
+        vol = self.exported(**kw)
+        vol.volume_attachment = objects.VolumeAttachmentList(
+            objects=list(attachments))
+        return vol
+
+
+class PortalDefaultTestCase(test_driver_volume.DriverTestCase):
+
+    def test_portal_defaults_to_the_zfs_host_not_my_ip(self):
+        self.ex.on('^target-create ', out='tid=3\n')
+        update = self.drv.create_export(self.ctx, self.volume(), None)
+        self.assertTrue(update['provider_location'].startswith(
+            '192.0.2.10:3260,3 '), update['provider_location'])
 
 
 class CreateExportTestCase(ExportTestCase):
@@ -83,6 +109,24 @@ class CreateExportTestCase(ExportTestCase):
         update = self.drv.create_export(self.ctx, self.vol(), None)
         self.assertTrue(update['provider_location'].startswith(
             '192.0.2.20:3260;192.0.2.21:3260,2 '))
+
+    def test_failed_create_export_removes_what_it_may_have_made(self):
+        self.ex.on('^target-create ', raises=errors.CommandTimeout(
+            'ZFS host', '"target-create" did not finish within 25s'))
+        vol = self.vol()
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.create_export, self.ctx, vol, None)
+        self.assertEqual(['target-create', 'target-delete'],
+                         [c.split()[0] for c in self.ex.calls])
+
+    def test_export_verbs_carry_the_whole_call_budget(self):
+        self.ex.on('^target-create ', out='tid=3\n')
+        vol = self.vol()
+        vol.update(self.drv.create_export(self.ctx, vol, None))
+        self.drv.initialize_connection(vol, {'initiator': INI})
+        self.drv.terminate_connection(vol, {'initiator': INI})
+        self.drv.remove_export(self.ctx, vol)
+        self.assertEqual([25] * 4, self.ex.deadlines)
 
     def test_failure_becomes_backend_error(self):
         self.ex.on('^target-create ', err='zvol never appeared',
@@ -155,6 +199,49 @@ class ConnectionTestCase(ExportTestCase):
         self.assertFalse(self.drv.terminate_connection(vol, None,
                                                        force=True))
         self.assertEqual([], self.ex.calls)
+
+    def test_force_detach_of_the_only_host_fences_it(self):
+        vol = self.attached(self.attachment(INI), self.reserved())
+        self.assertFalse(self.drv.terminate_connection(vol, None,
+                                                       force=True))
+        self.assertEqual(['target-deny %s %s' % (self.iqn, INI)],
+                         self.ex.calls)
+
+    def test_force_detach_without_connector_keeps_other_hosts(self):
+        vol = self.attached(self.attachment(INI), self.attachment(INI2),
+                            multiattach=True)
+        self.assertTrue(self.drv.terminate_connection(vol, None,
+                                                      force=True))
+        self.drv.remove_export(self.ctx, vol)
+        self.assertEqual([], self.ex.calls, 'nobody denied, target kept')
+
+    def test_reserved_attachment_does_not_keep_the_target(self):
+        """Nova shelve-offload: detach while a reserved attachment waits."""
+        vol = self.attached(self.attachment(INI), self.reserved())
+        self.assertFalse(self.drv.terminate_connection(
+            vol, {'initiator': INI}))
+        self.drv.remove_export(self.ctx, vol)
+        self.assertEqual(['target-deny %s %s' % (self.iqn, INI),
+                          'target-delete ' + self.iqn], self.ex.calls)
+
+    def test_remove_export_keeps_the_target_for_another_host(self):
+        """Cinder's detach_volume calls it even for multiattach."""
+        vol = self.attached(self.attachment(INI), self.attachment(INI2),
+                            multiattach=True)
+        self.drv.remove_export(self.ctx, vol)
+        self.assertEqual([], self.ex.calls)
+
+    def test_failed_allow_is_undone(self):
+        self.ex.on('^target-allow ', raises=errors.TransportError(
+            'ZFS host', 'SSH session broke (it may have run)'))
+        vol = self.exported()
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.initialize_connection, vol,
+                          {'initiator': INI})
+        self.assertEqual(['target-allow %s %s' % (self.iqn, INI)] * 2 +
+                         ['target-deny %s %s' % (self.iqn, INI)],
+                         self.ex.calls, 'the allow is sent once more, '
+                         'then undone')
 
     def test_terminate_multiattach_other_host_keeps_the_export(self):
         vol = self.exported(multiattach=True)
@@ -254,11 +341,44 @@ class EnsureExportTestCase(ExportTestCase):
         self.assertEqual([PREFIX + v.name for v in vols[1:]], recreated)
         self.assertEqual(4, len(self.ex.calls))
 
-    def test_restore_failure_is_a_backend_error(self):
+    def test_restore_failure_keeps_volumes_in_use_and_backend_down(self):
+        self.set(zol_restore_timeout=0)
         self.ex.on('^target-restore', err='tgtd down', exit_code=1)
-        self.assertRaises(exception.VolumeBackendAPIException,
-                          self.drv.ensure_export, self.ctx,
-                          self.volumes(1)[0])
+        vols = self.volumes(2)
+        for vol in vols:
+            self.drv.ensure_export(self.ctx, vol)   # no exception
+        self.assertEqual(['target-restore'], self.ex.calls)
+        self.ex.on('zfs list', out=test_zfs.listing(test_zfs.space_row(
+            P, 'filesystem', used=1, avail=GiB)))
+        self.ex.on('^target-list', raises=errors.TransportError(
+            'ZFS host', 'refused'), times=2)
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertEqual('down', pool['backend_state'])
+        self.assertIn('refused', pool['zol_down_reason'])
+        # the host is back: the next stats period makes both targets
+        self.ex.on('^target-list', out='')
+        self.ex.on('^target-create ', out='tid=1\n')
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertEqual('up', pool['backend_state'])
+        self.assertNotIn('zol_down_reason', pool)
+        self.assertEqual(2, len(self.ex.commands('target-create')))
+
+    def test_stats_restore_what_a_host_reboot_took(self):
+        vols = self.volumes(2)
+        self.ex.on('zfs list', out=test_zfs.listing(test_zfs.space_row(
+            P, 'filesystem', used=1, avail=GiB)))
+        self.ex.on('^target-list', out=''.join(
+            '%s%s tid=- lun=- persisted=yes sessions=0\n' % (PREFIX, v.name)
+            for v in vols) + 'iqn.x:other tid=4 lun=1 persisted=no '
+            'sessions=0\n', times=1)
+        self.ex.on('^target-restore', out='')
+        self.drv.get_volume_stats(refresh=True)
+        self.assertEqual(['zfs', 'target-list', 'target-restore'],
+                         [c.split()[0] for c in self.ex.calls])
+        # nothing lost: one listing, no restore
+        self.ex.on('^target-list', out='')
+        self.drv.get_volume_stats(refresh=True)
+        self.assertEqual(1, self.ex.calls.count('target-restore'))
 
 
 class ResizeTestCase(ExportTestCase):

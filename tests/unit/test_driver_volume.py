@@ -1,5 +1,6 @@
 """The driver's set-up and volume half, on a recording executor."""
 
+import logging
 from unittest import mock
 
 from cinder import context
@@ -7,6 +8,7 @@ from cinder import exception
 from cinder.tests.unit import fake_snapshot
 from cinder.tests.unit import fake_volume
 from cinder.volume import configuration
+import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import testtools
@@ -17,11 +19,18 @@ from tests.unit.test_zfs import getout
 from tests.unit.test_zfs import listing
 from tests.unit.test_zfs import space_row
 from zol_driver import driver
+from zol_driver import tgt
 from zol_driver import zfs
 
 P = 'tank/cinder'
 GROUP = 'zol_unit'
 GiB = zfs.GiB
+
+
+def verbs(calls):
+    """'zfs destroy', 'target-delete': the verb of each recorded call."""
+    return [c.split()[0] if c.startswith('target-') else
+            ' '.join(c.split()[:2]) for c in calls]
 
 
 class DriverTestCase(testtools.TestCase):
@@ -39,6 +48,8 @@ class DriverTestCase(testtools.TestCase):
         self.drv.zfs = zfs.ZFSHost(self.ex, P, busy_retries=2,
                                    busy_interval=0)
         self.drv.zfs.garbage_suspected = False
+        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration,
+                                          sleep=lambda _s: None)
         self.ctx = context.get_admin_context()
 
     def set(self, **kw):
@@ -53,9 +64,9 @@ class DriverTestCase(testtools.TestCase):
         return vol
 
     def snapshot(self, vol, **kw):
+        kw.setdefault('volume_size', vol.size)
         return fake_snapshot.fake_snapshot_obj(
-            self.ctx, volume=vol, volume_id=vol.id, volume_size=vol.size,
-            **kw)
+            self.ctx, volume=vol, volume_id=vol.id, **kw)
 
 
 class SetupTestCase(DriverTestCase):
@@ -106,8 +117,15 @@ class SetupTestCase(DriverTestCase):
     def test_check_for_setup_error_ok(self):
         self.ex.on('zfs list', out='%s\tfilesystem\t10\t%d\n' % (P, GiB))
         self.drv.check_for_setup_error()
-        self.assertEqual(['zfs list -H -p -o name,type,used,avail ' + P],
-                         self.ex.calls)
+        self.assertEqual(['zfs list -H -p -o name,type,used,avail ' + P,
+                          '<warm_up>'], self.ex.calls,
+                         'ssh_min_pool_conn connections opened at start')
+
+    def test_missing_key_file_is_named(self):
+        self.set(san_private_key='/nonexistent/zol_key')
+        exc = self.assertRaises(exception.VolumeDriverException,
+                                self.drv.do_setup, self.ctx)
+        self.assertIn('/nonexistent/zol_key', str(exc))
 
     def test_check_for_setup_error_problems(self):
         cases = [
@@ -212,10 +230,38 @@ class CreateDeleteTestCase(DriverTestCase):
 
     def test_delete_busy_volume(self):
         self.ex.on('destroy', err=test_zfs.BUSY % 'x', exit_code=1)
+        vol = self.volume()
         exc = self.assertRaises(exception.VolumeIsBusy,
-                                self.drv.delete_volume, self.volume())
-        self.assertEqual(2, len(self.ex.calls))
+                                self.drv.delete_volume, vol)
+        self.assertEqual(['zfs destroy', 'target-delete', 'zfs destroy'],
+                         verbs(self.ex.calls))
         self.assertIn('still busy after 2 attempts', str(exc))
+
+    def test_delete_volume_with_a_leaked_target(self):
+        """remove_export skipped or failed: tgtd holds the zvol open."""
+        self.ex.on('destroy', err=test_zfs.BUSY % 'x', exit_code=1, times=1)
+        vol = self.volume()
+        vol.provider_location = '192.0.2.20:3260,3 %s 1' % (
+            'iqn.2010-10.org.openstack:' + vol.name)
+        self.drv.delete_volume(vol)
+        self.assertEqual(
+            ['zfs destroy -r %s/%s' % (P, vol.name),
+             'target-delete iqn.2010-10.org.openstack:' + vol.name,
+             'zfs destroy -r %s/%s' % (P, vol.name)], self.ex.calls)
+
+    def test_hidden_volume_loses_its_target_first(self):
+        self.ex.on('destroy', err=test_zfs.CLONES % ('x', 'y'), exit_code=1)
+        vol = self.volume()
+        self.drv.delete_volume(vol)
+        self.assertEqual(['zfs destroy', 'target-delete', 'zfs rename'],
+                         verbs(self.ex.calls[:3]))
+
+    def test_delete_clone_drops_an_unmarked_temporary_snapshot(self):
+        vol = self.volume(source_volid='src-id')
+        self.drv.delete_volume(vol)
+        self.assertEqual(['zfs destroy -r %s/%s' % (P, vol.name),
+                          'zfs destroy -d %s/volume-src-id@zol-clone-%s'
+                          % (P, vol.name)], self.ex.calls)
 
     def test_transport_error(self):
         def broken(*a, **k):
@@ -311,16 +357,59 @@ class SnapshotCloneTestCase(DriverTestCase):
         self.assertEqual('zfs set volsize=%d %s/%s'
                          % (4 * GiB, P, vol.name), self.ex.calls[-1])
 
-    def test_revert_refused_when_newer_snapshots(self):
+    def test_revert_refused_when_newer_foreign_snapshots(self):
         vol = self.volume()
         snap = self.snapshot(vol)
         self.ex.on('rollback', err=test_zfs.NEWER % (
-            'x@a', '%s/%s@zol-clone-volume-9' % (P, vol.name)), exit_code=1)
+            'x@a', '%s/%s@zol-clone-volume-9\n%s/%s@manual' % (
+                P, vol.name, P, vol.name)), exit_code=1)
         exc = self.assertRaises(exception.VolumeBackendAPIException,
                                 self.drv.revert_to_snapshot, self.ctx, vol,
                                 snap)
-        self.assertIn('zol-clone-volume-9', str(exc))
-        self.assertIn('Create a volume from the snapshot', str(exc))
+        self.assertIn('@manual', str(exc))
+        self.assertNotIn('zol-clone-volume-9', str(exc))
+        self.assertIn('create a volume from the snapshot', str(exc))
+        self.assertEqual(1, len(self.ex.calls), 'nothing changed')
+
+    def _blocked_revert(self, size=1):
+        vol = self.volume(size=size)
+        snap = self.snapshot(vol, volume_size=1)
+        self.ex.on('rollback', err=test_zfs.NEWER % (
+            'x@a', '%s/%s@zol-clone-volume-9\n%s/%s@snapshot-old' % (
+                P, vol.name, P, vol.name)), exit_code=1)
+        self.ex.on('zfs get', out=getout('compression', 'zstd',
+                                         'refreservation', str(GiB)))
+        return vol, snap
+
+    def test_revert_past_temporary_and_deferred_snapshots(self):
+        vol, snap = self._blocked_revert(size=2)
+        self.drv.revert_to_snapshot(self.ctx, vol, snap)
+        tmp = '%s/zol-revert-%s' % (P, vol.name)
+        calls = self.ex.calls
+        self.assertEqual('zfs clone -o compression=zstd -o '
+                         'refreservation=auto -o zol:cinder_id=%s -o '
+                         'zol:managed=yes %s/%s@%s %s'
+                         % (vol.id, P, vol.name, snap.name, tmp), calls[2])
+        self.assertEqual('zfs promote ' + tmp, calls[3])
+        self.assertRegex(calls[4], r'^zfs rename %s/%s %s/zol-deleted-%s-\d+$'
+                         % (P, vol.name, P, vol.name))
+        self.assertEqual('zfs rename %s %s/%s' % (tmp, P, vol.name),
+                         calls[5])
+        self.assertEqual('zfs set volsize=%d %s/%s'
+                         % (2 * GiB, P, vol.name), calls[-1])
+
+    def test_revert_through_a_clone_undoes_a_failed_step(self):
+        vol, snap = self._blocked_revert()
+        self.ex.on('zfs rename %s/zol-revert' % P, err='pool is broken',
+                   exit_code=1)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.revert_to_snapshot, self.ctx, vol, snap)
+        hidden = self.ex.calls[4].split()[-1]
+        self.assertEqual(
+            ['zfs rename %s %s/%s' % (hidden, P, vol.name),
+             'zfs promote %s/%s' % (P, vol.name),
+             'zfs destroy -r %s/zol-revert-%s' % (P, vol.name)],
+            self.ex.calls[6:])
 
 
 class StatsTestCase(DriverTestCase):
@@ -335,7 +424,8 @@ class StatsTestCase(DriverTestCase):
                       origin=P + '/zol-deleted-c@s'),
             space_row(P + '/zol-deleted-c', volsize=70 * GiB)))
         stats = self.drv.get_volume_stats(refresh=True)
-        self.assertEqual(1, len(self.ex.calls), 'one listing, no garbage')
+        self.assertEqual(['zfs list', 'target-list'], verbs(self.ex.calls),
+                         'one listing, one target listing, no garbage')
         pool = stats['pools'][0]
         self.assertEqual('zolbe', stats['volume_backend_name'])
         self.assertEqual(self.drv.VERSION, stats['driver_version'])
@@ -353,7 +443,7 @@ class StatsTestCase(DriverTestCase):
         self.assertEqual('up', pool['backend_state'])
         # cached
         self.drv.get_volume_stats()
-        self.assertEqual(1, len(self.ex.calls))
+        self.assertEqual(2, len(self.ex.calls))
 
     def test_stats_collect_garbage_from_same_listing(self):
         self.ex.on('zfs list', out=listing(
@@ -370,6 +460,58 @@ class StatsTestCase(DriverTestCase):
         self.assertEqual('down', pool['backend_state'])
         self.assertEqual(0, pool['free_capacity_gb'])
 
+    def test_thick_default_backend_is_not_over_subscribed(self):
+        self.set(san_thin_provision=False, max_over_subscription_ratio='20')
+        self.ex.on('zfs list', out=listing(
+            space_row(P, 'filesystem', used=10 * GiB, avail=90 * GiB)))
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertFalse(pool['thin_provisioning_support'])
+        self.assertTrue(pool['thick_provisioning_support'])
+        self.assertEqual(1.0, pool['max_over_subscription_ratio'])
+        # a type asking for thin still gets a sparse zvol
+        vol = self.volume(specs={'provisioning:type': 'thin'})
+        self.drv.create_volume(vol)
+        self.assertIn('zfs create -s ', self.ex.calls[-1])
+
+
+class MigrationTestCase(DriverTestCase):
+
+    def migrated(self):
+        vol = self.volume()
+        new = self.volume(id='22222222-2222-2222-2222-222222222222')
+        new.provider_location = 'loc-of-new'
+        return vol, new
+
+    def test_available_volume_gets_its_name_back(self):
+        vol, new = self.migrated()
+        update = self.drv.update_migrated_volume(self.ctx, vol, new,
+                                                 'available')
+        self.assertEqual({'_name_id': None, 'provider_location': None},
+                         update)
+        self.assertEqual(
+            ['zfs rename %s/%s %s/volume-%s' % (P, new.name, P, vol.id),
+             'zfs set zol:cinder_id=%s zol:managed=yes %s/volume-%s'
+             % (vol.id, P, vol.id)], self.ex.calls)
+
+    def test_in_use_volume_keeps_the_new_name(self):
+        vol, new = self.migrated()
+        update = self.drv.update_migrated_volume(self.ctx, vol, new,
+                                                 'in-use')
+        self.assertEqual({'_name_id': new.id,
+                          'provider_location': 'loc-of-new'}, update)
+        self.assertEqual(['zfs set zol:cinder_id=%s zol:managed=yes %s/%s'
+                          % (vol.id, P, new.name)], self.ex.calls)
+
+    def test_failed_rename_keeps_the_new_name(self):
+        vol, new = self.migrated()
+        self.ex.on('zfs rename', err="cannot rename: dataset already "
+                   "exists\n", exit_code=1)
+        update = self.drv.update_migrated_volume(self.ctx, vol, new,
+                                                 'available')
+        self.assertEqual(new.id, update['_name_id'])
+        self.assertIn('zfs set zol:cinder_id=%s zol:managed=yes %s/%s'
+                      % (vol.id, P, new.name), self.ex.calls)
+
 
 class ManageTestCase(DriverTestCase):
 
@@ -383,8 +525,37 @@ class ManageTestCase(DriverTestCase):
         self.drv.manage_existing(vol, ref)
         self.assertEqual(
             ['zfs rename %s/legacy-disk %s/%s' % (P, P, vol.name),
-             'zfs set zol:cinder_id=%s zol:managed=yes %s/%s'
-             % (vol.id, P, vol.name)], self.ex.calls[-2:])
+             'zfs set volsize=%d zol:cinder_id=%s zol:managed=yes %s/%s'
+             % (2 * GiB, vol.id, P, vol.name)], self.ex.calls[-2:],
+            'the zvol grows to the whole GiB Cinder records')
+
+    def test_manage_whole_gib_zvol_keeps_its_size(self):
+        vol = self.volume()
+        self.ex.on('zfs get', out=getout('type', 'volume', 'volsize',
+                                         3 * GiB))
+        self.drv.manage_existing(vol, {'source-name': 'disk'})
+        self.assertNotIn('volsize', self.ex.calls[-1])
+
+    def test_failed_lookup_is_not_an_error_in_the_log(self):
+        log = self.useFixture(fixtures.FakeLogger(level=logging.ERROR))
+        self.ex.on('zfs get', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.assertRaises(exception.ManageExistingInvalidReference,
+                          self.drv.manage_existing_get_size, self.volume(),
+                          {'source-name': 'nothing'})
+        self.ex.on('zfs set', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.drv.unmanage(self.volume())
+        self.assertEqual('', log.output)
+
+    def test_deferred_destroy_snapshot_cannot_be_managed(self):
+        vol = self.volume()
+        snap = self.snapshot(vol)
+        self.ex.on('zfs get', out=getout('type', 'snapshot', 'volsize', GiB,
+                                         'defer_destroy', 'on'))
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                self.drv.manage_existing_snapshot, snap,
+                                {'source-name': 'snapshot-old'})
+        self.assertIn('deferred destroy', str(exc))
+        self.assertEqual([], self.ex.commands('zfs rename'))
 
     def test_manage_full_name_and_bad_refs(self):
         vol = self.volume()

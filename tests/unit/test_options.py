@@ -31,3 +31,11 @@ class OptionsTestCase(testtools.TestCase):
         conf([], project='test')
         self.assertEqual('tank/cinder', conf.zfs1.zol_parent_dataset)
         self.assertTrue(conf.zfs1.zol_ssh_strict_host_key)
+
+    def test_sample_says_the_portal_defaults_to_san_ip(self):
+        (group, opts), = options.list_opts()
+        portal, = [o for o in opts if o.name == 'target_ip_address']
+        self.assertIn('san_ip', portal.help)
+        self.assertNotIn('san_ip', options.cinder_consumed_opts()[
+            [o.name for o in options.cinder_consumed_opts()].index(
+                'target_ip_address')].help)

@@ -28,15 +28,19 @@ class Recorder(test_zfs.FakeExecutor):
         super().__init__()
         self.inputs = []
 
-    def __call__(self, *argv, check_exit_code=True, process_input=None):
+    def __call__(self, *argv, check_exit_code=True, process_input=None,
+                 deadline=None):
         self.inputs.append(process_input)
-        return super().__call__(*argv, check_exit_code=check_exit_code)
+        return super().__call__(*argv, check_exit_code=check_exit_code,
+                                deadline=deadline)
 
 
 def conf(**kw):
     values = dict(zol_parent_dataset=P, target_prefix=PREFIX,
                   target_ip_address='192.0.2.10', target_port=3260,
-                  target_secondary_ip_addresses=[], use_chap_auth=None)
+                  target_secondary_ip_addresses=[], use_chap_auth=None,
+                  zol_export_timeout=None, zol_restore_timeout=120,
+                  san_ip='192.0.2.99')
     values.update(kw)
     return types.SimpleNamespace(**values)
 
@@ -129,8 +133,14 @@ class _RecordedTargets(testtools.TestCase):
         super().setUp()
         self.ex = Recorder()
         self.now = [1000.0]
+        self.slept = []
         self.targets = tgt.TgtTargets(self.ex, conf(),
-                                      clock=lambda: self.now[0])
+                                      clock=lambda: self.now[0],
+                                      sleep=self.sleep)
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now[0] += seconds
 
 
 class TargetsTestCase(_RecordedTargets):
@@ -271,6 +281,41 @@ class TargetsTestCase(_RecordedTargets):
         self.assertEqual(2, len(calls))
         self.assertEqual(calls[0], calls[1])
 
+    def test_export_verbs_share_one_budget_with_their_resend(self):
+        now = [0.0]
+        deadlines = []
+
+        def slow_then_lost(*argv, **kw):
+            deadlines.append(kw.get('deadline'))
+            now[0] += 10
+            raise errors.TransportError('ZFS host', 'lost')
+        targets = tgt.TgtTargets(slow_then_lost,
+                                 conf(zol_export_timeout=25),
+                                 clock=lambda: now[0])
+        self.assertRaises(errors.TransportError, targets.allow, IQN, INI)
+        self.assertEqual([25, 15], deadlines)
+
+    def test_no_resend_when_the_budget_is_spent(self):
+        now = [0.0]
+        deadlines = []
+
+        def lost_late(*argv, **kw):
+            deadlines.append(kw.get('deadline'))
+            now[0] += 24.5
+            raise errors.TransportError('ZFS host', 'lost')
+        targets = tgt.TgtTargets(lost_late, conf(zol_export_timeout=25),
+                                 clock=lambda: now[0])
+        self.assertRaises(errors.TransportError, targets.deny, IQN, INI)
+        self.assertEqual([25], deadlines)
+
+    def test_restore_has_no_export_budget(self):
+        self.targets.conf.zol_export_timeout = 25
+        self.ex.on('^target-restore', out='')
+        self.ex.on('^target-list', out='')
+        self.targets.restore()
+        self.targets.listing()
+        self.assertEqual([None, 25], self.ex.deadlines)
+
     def test_host_key_errors_are_never_resent(self):
         calls = []
 
@@ -324,23 +369,45 @@ class StartupTestCase(_RecordedTargets):
         self.targets.ensure(export)
         self.assertEqual(['target-restore'] * 3, self.ex.calls)
 
-    def test_ensure_all_restores_afresh(self):
-        exports = self.exports(3)
-        self.ex.on('^target-restore', out='%s ok\n%s ok\n'
-                   % (exports[0].iqn, exports[1].iqn))
-        self.ex.on('^target-create ', out='tid=2\n')
-        self.targets.ensure(exports[0])
-        self.assertEqual([exports[2].iqn], self.targets.ensure_all(exports))
-        self.assertEqual(['target-restore', 'target-restore',
-                          'target-create'], [c.split()[0]
-                                             for c in self.ex.calls])
-
-    def test_failing_restore_raises(self):
+    def test_failing_restore_is_retried_within_its_time_then_raises(self):
         self.ex.on('^target-restore', err='tgtd not running', exit_code=1)
-        export = self.exports(1)[0]
+        exports = self.exports(3)
         exc = self.assertRaises(errors.TargetError, self.targets.ensure,
-                                export)
+                                exports[0])
         self.assertIn('tgtd not running', str(exc))
+        tries = self.ex.calls.count('target-restore')
+        self.assertGreater(tries, 2)
+        self.assertEqual(tries - 1, len(self.slept))
+        self.assertLessEqual(sum(self.slept[:-1]), 120)
+        self.assertLessEqual(max(self.slept), 15)
+        # the failure is kept for the window: the other volumes fail fast
+        for export in exports[1:]:
+            self.assertRaises(errors.TargetError, self.targets.ensure,
+                              export)
+        self.assertEqual(tries, self.ex.calls.count('target-restore'))
+
+    def test_restore_that_comes_back_is_used(self):
+        exports = self.exports(1)
+        self.ex.on('^target-restore', err='tgtd not running', exit_code=1,
+                   times=2)
+        self.ex.on('^target-restore', out='%s restored\n' % exports[0].iqn)
+        self.assertFalse(self.targets.ensure(exports[0]))
+        self.assertEqual(3, self.ex.calls.count('target-restore'))
+
+    def test_restore_where_every_target_failed_is_retried(self):
+        exports = self.exports(2)
+        self.ex.on('^target-restore', out='%s failed\n%s failed\n' % (
+            exports[0].iqn, exports[1].iqn), exit_code=1, times=1)
+        self.ex.on('^target-restore', out='%s ok\n%s restored\n' % (
+            exports[0].iqn, exports[1].iqn))
+        self.assertFalse(self.targets.ensure(exports[0]))
+        self.assertEqual(2, self.ex.calls.count('target-restore'))
+
+    def test_refused_restore_is_not_retried(self):
+        self.ex.on('^target-restore', err='refused', exit_code=126)
+        self.assertRaises(errors.WrapperRefused, self.targets.ensure,
+                          self.exports(1)[0])
+        self.assertEqual(['target-restore'], self.ex.calls)
 
     def test_restore_with_some_failed_targets_still_answers(self):
         exports = self.exports(2)

@@ -32,20 +32,28 @@ class FakeExecutor(object):
     def __init__(self):
         self.calls = []
         self.rules = []
+        self.deadlines = []
 
-    def on(self, regex, out='', err='', exit_code=0, times=None):
-        self.rules.append([re.compile(regex), out, err, exit_code, times])
+    def on(self, regex, out='', err='', exit_code=0, times=None,
+           raises=None):
+        """raises: an exception to raise instead of answering."""
+        self.rules.append([re.compile(regex), out, err, exit_code, times,
+                           raises])
         return self
 
-    def __call__(self, *argv, check_exit_code=True, process_input=None):
+    def __call__(self, *argv, check_exit_code=True, process_input=None,
+                 deadline=None):
         cmd = ' '.join(argv)
         self.calls.append(cmd)
+        self.deadlines.append(deadline)
         for rule in self.rules:
-            regex, out, err, code, times = rule
+            regex, out, err, code, times, raises = rule
             if times == 0 or not regex.search(cmd):
                 continue
             if times is not None:
                 rule[4] -= 1
+            if raises is not None:
+                raise raises
             if code:
                 raise processutils.ProcessExecutionError(
                     stdout=out, stderr=err, exit_code=code, cmd=cmd)
@@ -54,6 +62,11 @@ class FakeExecutor(object):
 
     def commands(self, prefix='zfs'):
         return [c for c in self.calls if c.startswith(prefix)]
+
+    def warm_up(self):
+        """SSHExecutor's: open the pool's minimum of connections now."""
+        self.calls.append('<warm_up>')
+        return 1
 
 
 def getout(*pairs, **kw):
