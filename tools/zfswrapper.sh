@@ -57,9 +57,9 @@ shift 2
 
 VERSION=1.2.0
 MAX_COMMAND=1024
+MAX_WORD=128
 NL='
 '
-MAX_WORD=128
 NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias '
 NATIVE_PROPS="$NATIVE_PROPS"'primarycache secondarycache copies '
 NATIVE_PROPS="$NATIVE_PROPS"'refreservation reservation readonly snapdev '
