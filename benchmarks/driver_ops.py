@@ -75,11 +75,14 @@ MODE_LABELS = {'driver': 'driver (warm pool, wrapper)',
 # Round-trip targets of issue 8 (None: no target, reported only).
 RT_TARGETS = {
     'create_volume': 1, 'delete_volume': 1, 'create_snapshot': 1,
-    'delete_snapshot': 1, 'get_volume_stats': 1,
+    # stats: the space listing, and a target listing that notices targets
+    # a ZFS-host reboot took (issue 14); a clone's delete also drops its
+    # temporary snapshot if a crash left it unmarked.
+    'delete_snapshot': 1, 'get_volume_stats': 2,
     'create_export': 2, 'initialize_connection': 2, 'remove_export': 2,
     'terminate_connection': 2, 'volume_from_snapshot_larger': 2,
     'volume_from_snapshot': 1, 'create_cloned_volume': None,
-    'extend_volume': None, 'delete_volume_clone': 1,
+    'extend_volume': None, 'delete_volume_clone': 2,
 }
 FLOOR_RATIO_TARGET = 1.5
 WRAPPER_GUEST = '/usr/local/sbin/zfswrapper.sh'
@@ -287,7 +290,7 @@ def floor_commands(op, o):
             TGT + '--op delete --mode account --user %s' % user],
         'get_volume_stats': [
             'zfs list -H -p -r -d 1 -t filesystem,volume -o %s %s'
-            % (','.join(zfs.SPACE_FIELDS), o.parent)],
+            % (','.join(zfs.SPACE_FIELDS), o.parent), SHOW],
         'delete_volume_clone': ['zfs destroy -r %s' % o.ds(o.clone)],
         'delete_snapshot': ['zfs destroy -d %s' % o.snap_ds],
         'delete_volume': ['zfs destroy -r %s' % o.ds(o.vol)],

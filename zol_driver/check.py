@@ -463,12 +463,6 @@ class Checker(object):
                           'refuses' % s.target_prefix,
                           'Use only letters, digits and . : - in at most '
                           '%d characters.' % (ssh.MAX_WORD - 43)))
-        if 'target_ip_address' not in s.explicit:
-            found.append((WARN, 'target_ip_address is not set: it defaults '
-                          'to this host\'s my_ip (%s), but the iSCSI portal '
-                          'is tgtd on the ZFS host' % s.target_ip_address,
-                          'Set target_ip_address to the ZFS host\'s address '
-                          'on the storage network.'))
         return found
 
     # ----------------------------------------------------- credentials
@@ -581,12 +575,10 @@ class Checker(object):
 
     def check_portal(self):
         s = self.s
-        if 'target_ip_address' not in s.explicit:
-            # my_ip is this host, not the ZFS host: nothing to learn there.
-            self.add('portal', SKIP, 'target_ip_address is not set')
-            return
-        portals = [s.target_ip_address] + list(
-            s.target_secondary_ip_addresses or [])
+        # Unset, the driver uses san_ip (never Cinder's my_ip default).
+        first = (s.target_ip_address if 'target_ip_address' in s.explicit
+                 else s.san_ip)
+        portals = [first] + list(s.target_secondary_ip_addresses or [])
         for address in portals:
             try:
                 ms = tcp_probe(address, s.target_port, PORTAL_TIMEOUT)

@@ -914,8 +914,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         Reserved attachments (Nova's shelve-offload, resize, a new attach
         not yet made) have none and hold no target or ACL entry.
         """
-        return [a for a in volume.volume_attachment or []
-                if a.connector and a.attach_status != 'detached']
+        return [a for a in volume.volume_attachment or [] if a.connector]
 
     def remove_export(self, context, volume):
         """One ``target-delete``, unless another host is still attached.

@@ -243,7 +243,7 @@ class StubHostCheckTestCase(testtools.TestCase):
             # machine; the verdict does not depend on it.
             if c['check'] != 'round trip':
                 self.assertIn(c['status'], ('ok', 'info'), text)
-        self.assertIn('zfswrapper 1.1.0', text)
+        self.assertIn('zfswrapper 1.2.0', text)
         self.assertIn('zfs-kmod-2.1.11-1', text)
         calls = ''.join(self.host.calls())
         for verb in (' create ', ' destroy ', '--op new', '--op delete'):

@@ -269,6 +269,62 @@ class ExportTest(ExportTestBase):
         self.assertNotEqual(0, self.inq(data, self.chap(data), INI)[0])
         self.assertEqual(0, self.inq(data, self.chap(data), INI2)[0])
 
+    def attachments(self, vol, *connectors):
+        vol.volume_attachment = objects.VolumeAttachmentList(objects=[
+            objects.VolumeAttachment(context=self.ctx, connector=c)
+            for c in connectors])
+
+    def test_one_of_two_hosts_detaches_the_other_keeps_access(self):
+        """Nova detach (with connector) then force detach (without)."""
+        vol = self.new_volume(multiattach=True)
+        data = self.export(vol, INI)
+        self.export(vol, INI2)
+        self.assertIO(data, 'write -P 0x21 0 64k', initiator=INI)
+        self.attachments(vol, {'initiator': INI}, {'initiator': INI2})
+        self.assertTrue(self.drv.terminate_connection(
+            vol, {'initiator': INI}))
+        # Cinder's detach_volume (old-style and force detach) always
+        # calls remove_export: the target stays for the other host
+        self.drv.remove_export(self.ctx, vol)
+        self.assertNotEqual(0, self.inq(data, self.chap(data), INI)[0])
+        self.assertIO(data, 'read -P 0x21 0 64k', initiator=INI2)
+        # force detach without a connector while both are recorded:
+        # nobody is cut off
+        self.assertTrue(self.drv.terminate_connection(vol, None,
+                                                      force=True))
+        self.drv.remove_export(self.ctx, vol)
+        self.assertIO(data, 'read -P 0x21 0 64k', initiator=INI2)
+        # the last host is force-detached: fenced, then the target goes
+        self.attachments(vol, {'initiator': INI2}, None)
+        self.assertFalse(self.drv.terminate_connection(vol, None,
+                                                       force=True))
+        self.assertNotEqual(0, self.inq(data, self.chap(data), INI2)[0])
+        self.drv.remove_export(self.ctx, vol)
+        self.assertNotIn(data['target_iqn'], self.listing())
+
+    def test_reserved_attachment_leaves_no_target_and_delete_works(self):
+        """Nova's shelve-offload shape, then a leaked target at delete.
+
+        Detach while a reservation waits; then a target leaked by a failed
+        remove_export does not stop the delete (tgtd holds the zvol open).
+        """
+        vol = self.new_volume()
+        data = self.export(vol, INI)
+        self.assertIO(data, 'write -P 0x33 0 64k')
+        self.attachments(vol, {'initiator': INI}, None)
+        self.assertFalse(self.drv.terminate_connection(
+            vol, {'initiator': INI}))
+        self.drv.remove_export(self.ctx, vol)
+        self.assertNotIn(data['target_iqn'], self.listing())
+        # leak one on purpose, as a remove_export that failed would
+        vol.update(self.drv.create_export(self.ctx, vol, None))
+        self.assertIn(data['target_iqn'], self.listing())
+        self.drv.delete_volume(vol)
+        self.assertNotIn(data['target_iqn'], self.listing())
+        rc, out, _err = self.host.admin('zfs list %s/%s' % (
+            self.host.parent, vol.name))
+        self.assertNotEqual(0, rc, out)
+
     def test_online_extend_seen_by_a_connected_initiator(self):
         vol = self.new_volume()
         data = self.export(vol)
@@ -396,6 +452,31 @@ class RestartTest(ExportTestBase):
                            % (data['target_iqn'], data['target_iqn']))
         self.drv.targets.end_startup()
         self.drv.ensure_export(self.ctx, vol)
+        self.assertIO(data, 'read -P 0xcd 0 1M')
+
+    def test_stats_restore_what_a_tgtd_restart_took(self):
+        """cinder-volume keeps running while tgtd (or the host) restarts."""
+        vol, data = self.exported_with_data()
+        self.host.admin_ok('systemctl restart tgt')
+        self.assertNotEqual(0, self.inq(data, self.chap(data))[0])
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertEqual('up', pool['backend_state'])
+        self.assertIO(data, 'read -P 0xcd 0 1M')
+        self.assertNotEqual(0, self.inq(data, self.chap(data), INI2)[0])
+
+    def test_startup_with_tgtd_down_keeps_volumes_and_recovers(self):
+        vol, data = self.exported_with_data()
+        self.host.admin_ok('systemctl stop tgt')
+        self.addCleanup(self.host.admin, 'systemctl start tgt')
+        self.cfg.config(group=GROUP, zol_restore_timeout=5)
+        self.drv.targets.end_startup()
+        self.drv.ensure_export(self.ctx, vol)       # must not raise
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertEqual('down', pool['backend_state'])
+        self.assertIn('tgt', pool['zol_down_reason'])
+        self.host.admin_ok('systemctl start tgt')
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertEqual('up', pool['backend_state'])
         self.assertIO(data, 'read -P 0xcd 0 1M')
 
 

@@ -24,6 +24,7 @@ from testtools import content
 from tests.functional import testbed
 from zol_driver import driver
 from zol_driver import ssh
+from zol_driver import tgt
 from zol_driver import zfs
 
 GROUP = 'zol_functional'
@@ -98,6 +99,7 @@ class ZFSVolumesTestCase(testtools.TestCase):
         self.drv.executor = self.ex
         self.drv.zfs = zfs.ZFSHost(self.ex, self.parent, busy_retries=3,
                                    busy_interval=0.2)
+        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration)
         self.ctx = context.get_admin_context()
         self.shell = _admin(self.host)
         self._wipe()
@@ -229,19 +231,68 @@ class ZFSVolumesTestCase(testtools.TestCase):
         self.drv.create_cloned_volume(copy, vol)
         self.assertEqual(self.sums([vol])[vol.name],
                          self.sums([copy])[copy.name])
-        # the clone's temporary snapshot is newer than snap: refuse clearly
-        exc = self.assertRaises(exception.VolumeBackendAPIException,
-                                self.drv.revert_to_snapshot, self.ctx, vol,
-                                snap)
-        self.assertIn('zol-clone-' + copy.name, str(exc))
+        # newer snapshots of the driver's own block a rollback: the
+        # clone's temporary one, and a deleted one kept for its clone
+        snap2 = self.snapshot(vol)
+        self.drv.create_snapshot(snap2)
+        from_snap2 = self.volume(size=2)
+        self.drv.create_volume_from_snapshot(from_snap2, snap2)
+        self.drv.delete_snapshot(snap2)
+        self.write(vol, 0xc3)
+        kept = self.sums([copy, from_snap2])
+        self.drv.revert_to_snapshot(self.ctx, vol, snap)
         self.assertEqual(original, self.sums([vol])[vol.name])
+        self.assertEqual(kept, self.sums([copy, from_snap2]))
+        self.assertEqual(str(2 * GiB), self.get(vol.name,
+                                                'volsize')['volsize'])
+        self.assertEqual(vol.id, self.get(vol.name, 'zol:cinder_id')[
+            'zol:cinder_id'])
+        # the snapshot stays usable, and everything still deletes
+        again = self.volume(size=1)
+        self.drv.create_volume_from_snapshot(again, snap)
+        self.assertEqual(original, self.sums([again])[again.name])
+        for v in (vol, again, big):
+            self.drv.delete_volume(v)
+        self.drv.delete_snapshot(snap)
+        for v in (copy, from_snap2):
+            self.drv.delete_volume(v)
+        self.assertEqual([], self.left())
+
+    def test_failed_clone_leaves_no_temporary_snapshot(self):
+        src = self.volume()
+        self.drv.create_volume(src)
+        dst = self.volume()
+        # the clone's name is taken by a zvol of another owner
+        self.shell.run('zfs create -s -V 64M -o zol:cinder_id=other %s/%s'
+                       % (self.parent, dst.name))
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.create_cloned_volume, dst, src)
+        self.assertEqual(sorted(['%s/%s' % (self.parent, src.name),
+                                 '%s/%s' % (self.parent, dst.name)]),
+                         sorted(self.left()))
+
+    def test_migrated_volume_gets_its_name_and_owner_back(self):
+        orig = self.volume()
+        new = self.volume()
+        self.drv.create_volume(new)
+        self.write(new, 0x5a)
+        want = self.sums([new])[new.name]
+        update = self.drv.update_migrated_volume(self.ctx, orig, new,
+                                                 'available')
+        self.assertEqual({'_name_id': None, 'provider_location': None},
+                         update)
+        self.assertEqual(['%s/%s' % (self.parent, orig.name)], self.left())
+        self.assertEqual(orig.id, self.get(orig.name, 'zol:cinder_id')[
+            'zol:cinder_id'])
+        self.assertEqual(want, self.sums([orig])[orig.name])
 
     def test_stats_one_listing(self):
         vols = [self.volume(size=s) for s in (1, 2)]
         for v in vols:
             self.drv.create_volume(v)
         stats, n = self.trips(self.drv.get_volume_stats, True)
-        self.assertEqual(1, n, 'get_volume_stats round trips')
+        self.assertEqual(2, n, 'get_volume_stats round trips (the space '
+                         'listing and the target listing)')
         pool = stats['pools'][0]
         self.assertEqual(3.0, pool['provisioned_capacity_gb'])
         self.assertEqual(2, pool['total_volumes'])
@@ -279,8 +330,11 @@ class ZFSVolumesTestCase(testtools.TestCase):
         ref = {'source-name': 'legacy'}
         self.assertEqual(2, self.drv.manage_existing_get_size(vol, ref))
         self.drv.manage_existing(vol, ref)
-        self.assertEqual({'zol:cinder_id': vol.id, 'zol:managed': 'yes'},
-                         self.get(vol.name, 'zol:cinder_id,zol:managed'))
+        self.assertEqual({'zol:cinder_id': vol.id, 'zol:managed': 'yes',
+                          'volsize': str(2 * GiB)},
+                         self.get(vol.name,
+                                  'zol:cinder_id,zol:managed,volsize'),
+                         'recorded 2 GiB, so the 1500M zvol grows to it')
         snaps = self.drv.get_manageable_snapshots([], None, 10, 0,
                                                   ['size'], ['asc'])
         self.assertEqual([{'source-name': 'daily'}],

@@ -370,10 +370,16 @@ class CheckTestCase(testtools.TestCase):
                        "zol_volblocksize '3K'", 'mountpoint',
                        'max_over_subscription_ratio', 'not an IQN prefix',
                        'san_password is set', 'Did you mean '
-                       'zol_parent_dataset?', 'target_ip_address is not set'):
+                       'zol_parent_dataset?'):
             self.assertIn(needle, text)
         self.assertNotIn('pw', [c['detail'] for c in checks])
-        self.assertEqual(['skip'], self.status(checks, 'portal'))
+        self.assertNotIn('target_ip_address', text)
+
+    def test_unset_portal_is_the_zfs_host(self):
+        """As the driver: san_ip, not Cinder's my_ip default."""
+        self.options['target_ip_address'] = None
+        self.results('--backend', 'zfs1')
+        self.assertIn(('zfs1.example.org', 3260), self.probes)
 
     def test_bad_value_is_reported_not_raised(self):
         self.options['san_ssh_port'] = 'twenty-two'
