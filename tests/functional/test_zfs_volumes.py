@@ -219,6 +219,7 @@ class ZFSVolumesTestCase(testtools.TestCase):
         self.drv.extend_volume(vol, 2)
         self.assertEqual(str(2 * GiB), self.get(vol.name,
                                                 'volsize')['volsize'])
+        vol.size = 2        # as Cinder records it after the extend
 
         big = self.volume(size=3)
         _r, n = self.trips(self.drv.create_volume_from_snapshot, big, snap)
