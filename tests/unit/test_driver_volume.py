@@ -699,3 +699,29 @@ class RetypeTestCase(DriverTestCase):
         self.assertEqual((False, None), self.drv.retype(
             self.ctx, vol, new_type, {}, {'host': 'h'}))
         self.assertEqual(1, len(self.ex.calls))
+
+
+class ImageCopyErrorsTestCase(DriverTestCase):
+    """What breaks mid-copy reaches cinder-volume as a Cinder exception."""
+
+    @mock.patch.object(driver.image_transfer.image_utils, 'fetch_to_raw')
+    def test_transport_error_while_writing(self, fetch):
+        fetch.side_effect = lambda ctx, svc, img, dest, bs, **kw: open(
+            dest, 'wb').close()
+        self.ex.stream_to = mock.Mock(side_effect=driver.errors.TransportError(
+            'ZFS host 192.0.2.10', 'SSH session broke during "zvol-write"'))
+        exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                self.drv.copy_image_to_volume, self.ctx,
+                                self.volume(), mock.Mock(), 'image-1')
+        self.assertIn('SSH session broke', str(exc))
+
+    def test_wrapper_failure_while_reading(self):
+        self.ex.stream_from = mock.Mock(
+            side_effect=driver.processutils.ProcessExecutionError(
+                stderr='zfswrapper: /dev/zvol/x is missing', exit_code=1,
+                cmd='zvol-read tank/cinder/x'))
+        exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                self.drv.copy_volume_to_image, self.ctx,
+                                self.volume(), mock.Mock(), {'id': 'i'})
+        self.assertIn('is missing', str(exc))
+        self.assertIn('zvol-read', str(exc))
