@@ -37,6 +37,7 @@ import paramiko
 from zol_driver import errors
 from zol_driver import options
 from zol_driver import ssh
+from zol_driver import version
 from zol_driver import zfs
 
 DRIVER = 'zol_driver.driver.ZFSonLinuxISCSIDriver'
@@ -97,6 +98,10 @@ cli_opts = [
                 help='Print one JSON document instead of text.'),
     cfg.BoolOpt('debug', default=False,
                 help='Log every command and SSH event to stderr.'),
+    cfg.BoolOpt('data-files', default=False,
+                help='Print where the files for the ZFS host (wrapper, its '
+                     'config sample, restore unit, udev rule, non-root '
+                     'set-up script) were installed, and exit.'),
     cfg.IntOpt('timeout', default=10, min=1,
                help='Seconds allowed for each connection and each read-only '
                     'command (the write test uses zol_ssh_command_timeout).'),
@@ -170,10 +175,13 @@ def parse_args(argv):
     conf.register_cli_opts(cli_opts)
     conf.register_opts(default_opts)
     try:
-        conf(argv, project='cinder', prog='cinder-zol-check')
+        conf(argv, project='cinder', prog='cinder-zol-check',
+             version=version_line())
     except (cfg.ConfigFilesNotFoundError, cfg.ConfigFileParseError,
             cfg.ConfigDirNotFoundError) as e:
         raise ConfigError(str(e))
+    if conf.data_files:
+        return conf
     if not conf.config_file and not conf.config_dir:
         raise ConfigError('no configuration file found: pass --config-file '
                           '/etc/cinder/cinder.conf')
@@ -662,6 +670,12 @@ class Checker(object):
     def check_versions(self):
         lines = [ln.strip() for ln in self.version.splitlines() if ln.strip()]
         self.add('versions', INFO, '; '.join(lines))
+        problem = version.wrapper_problem(
+            version.parse_wrapper_version(self.version))
+        if problem:
+            self.add('versions', FAIL, 'the driver would refuse this '
+                     'wrapper: %s' % problem, 'See doc/deployment.rst, '
+                     '"Upgrading" (wrapper first, then the driver).')
         user = kmod = None
         for line in lines:
             for word in line.replace(':', ' ').split():
@@ -1009,6 +1023,52 @@ def check_backend(conf, backend, executor_factory=None):
     return checker.run(write_test=conf.write_test)
 
 
+def version_line():
+    """'cinder-zol-check 1.2.0 (package 1.2.0.dev3)'."""
+    return 'cinder-zol-check %s (package %s)' % (
+        version.RELEASE, version.package_version())
+
+
+DATA_FILES = ('zfswrapper.sh', 'zfswrapper.conf', 'nonroot-setup.sh',
+              'cinder-zol-restore.service', '91-cinder-zol.rules')
+
+
+def data_files():
+    """{name: path} of the ZFS host's files, where pip put them.
+
+    The wheel installs them under <prefix>/share/cinder-zol/; the package's
+    RECORD says where that is (a venv, --user, /usr/local). A source
+    checkout that was not installed has them in tools/ and etc/.
+    """
+    found = {}
+    try:
+        from importlib import metadata
+        for entry in metadata.distribution('cinder-zol').files or ():
+            parts = entry.parts
+            if len(parts) >= 3 and parts[-3:-1] == ('share', 'cinder-zol'):
+                found[parts[-1]] = os.path.normpath(str(entry.locate()))
+    except Exception:
+        LOG.debug('no installed distribution cinder-zol', exc_info=True)
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for name in DATA_FILES:
+        if name not in found:
+            for sub in ('tools', 'etc'):
+                path = os.path.join(top, sub, name)
+                if os.path.exists(path):
+                    found[name] = path
+    return {name: found.get(name) for name in DATA_FILES}
+
+
+def print_data_files(stdout, as_json=False):
+    files = data_files()
+    if as_json:
+        stdout.write(json.dumps(files, indent=1, sort_keys=True) + '\n')
+    else:
+        for name in DATA_FILES:
+            stdout.write('%-27s %s\n' % (name, files[name] or 'MISSING'))
+    return 0 if all(files.values()) else 1
+
+
 def main(argv=None, stdout=None, executor_factory=None):
     """Console script: exit 0 if every backend is ready, else 1."""
     stdout = stdout or sys.stdout
@@ -1018,6 +1078,8 @@ def main(argv=None, stdout=None, executor_factory=None):
     except ConfigError as e:
         sys.stderr.write('cinder-zol-check: %s\n' % e)
         return 1
+    if conf.data_files:
+        return print_data_files(stdout, conf.json)
     logging.basicConfig(level=logging.DEBUG if conf.debug else
                         logging.ERROR, stream=sys.stderr)
     if not conf.debug:

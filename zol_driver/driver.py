@@ -26,6 +26,7 @@ from zol_driver import image_transfer
 from zol_driver import options
 from zol_driver import ssh
 from zol_driver import tgt
+from zol_driver import version
 from zol_driver import zfs
 
 CONF = cfg.CONF
@@ -48,9 +49,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
     Version history:
         1.0.0 - first release
+        1.2.0 - one version for driver, wrapper and check tool; set-up
+                refuses a wrapper older than 1.2.0 (or of another major
+                version); delete, export and image-copy edges of issue 14
     """
 
-    VERSION = '1.0.0'
+    VERSION = '1.2.0'
     CI_WIKI_NAME = 'cinder-zol'
 
     def __init__(self, *args, **kwargs):
@@ -92,7 +96,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     def check_for_setup_error(self):
         """The parent must exist, be a filesystem and answer via the wrapper.
 
-        One round trip: ``zfs list`` of the parent through the wrapper.
+        Two round trips: ``zfs list`` of the parent, then the wrapper's
+        ``version`` (refused if this release does not support it).
         """
         parent = self.zfs.parent
         host = self.configuration.san_ip
@@ -121,8 +126,28 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                  '(%(free).1f GiB free)',
                  {'p': parent, 'h': host,
                   'free': (info.get('avail') or 0) / float(zfs.GiB)})
+        self._check_wrapper_version()
         # ssh_min_pool_conn: open the warm connections now, not on demand
         self.executor.warm_up()
+
+    def _check_wrapper_version(self):
+        """Refuse a wrapper this release does not support (one command)."""
+        host = self.configuration.san_ip
+        try:
+            out, _err = self.executor('version')
+        except processutils.ProcessExecutionError as exc:
+            out = exc.stdout or ''      # ran, but failed: judged below
+        except errors.ZolError as exc:
+            msg = (_('ZFS host %(h)s: cannot ask the wrapper its version: '
+                     '%(e)s') % {'h': host, 'e': exc})
+            raise exception.VolumeDriverException(message=msg)
+        problem = version.wrapper_problem(version.parse_wrapper_version(out))
+        if problem:
+            msg = (_('The wrapper on the ZFS host %(h)s: %(p)s.')
+                   % {'h': host, 'p': problem})
+            raise exception.VolumeDriverException(message=msg)
+        LOG.info('check_for_setup_error: %(v)s on %(h)s',
+                 {'v': out.splitlines()[0], 'h': host})
 
     def _checked_options(self):
         """Refuse options the wrapper or ZFS would refuse later; the parent.

@@ -48,6 +48,7 @@ class FakeHost(object):
         self.fail_on = None
         self.secrets = []
         self.closed = False
+        self.wrapper = '1.2.0'
 
     def close(self):
         self.closed = True
@@ -73,8 +74,8 @@ class FakeHost(object):
             return 0, 'uid=0(root)\n' if argv == ['id'] else '', ''
         verb = argv[0]
         if verb == 'version':
-            return 0, ('zfswrapper 1.1.0\nzfs-2.1.11-1\nzfs-kmod-2.1.11-1\n'
-                       'tgtadm 1.0.85\n'), ''
+            return 0, ('zfswrapper %s\nzfs-2.1.11-1\nzfs-kmod-2.1.11-1\n'
+                       'tgtadm 1.0.85\n' % self.wrapper), ''
         if verb == 'zfs':
             return self._zfs(argv[1:])
         if verb == 'zpool':
@@ -220,6 +221,24 @@ class CheckTestCase(testtools.TestCase):
         self.assertEqual(['id'], [c for c in self.host.log if c == 'id'])
         self.assertTrue(self.host.closed)
         self.assertIn(('192.0.2.10', 3260), self.probes)
+
+    def test_wrapper_too_old_fails(self):
+        self.host.wrapper = '1.1.0'
+        rc, checks = self.results()
+        self.assertEqual(1, rc)
+        self.assertEqual(['info', 'fail'], self.status(checks, 'versions'))
+        self.assertIn('upgrade the wrapper on the ZFS host',
+                      self.detail(checks, 'versions'))
+
+    def test_data_files_need_no_config(self):
+        out = io.StringIO()
+        rc = check.main(['--data-files', '--json'], stdout=out)
+        files = json.loads(out.getvalue())
+        self.assertEqual(sorted(check.DATA_FILES), sorted(files))
+        self.assertEqual(0, rc, files)
+        for name, path in files.items():
+            self.assertEqual(name, os.path.basename(path))
+            self.assertTrue(os.path.isfile(path), path)
 
     def test_text_output_has_verdict_and_fix(self):
         self.host.tgtd = False

@@ -116,10 +116,38 @@ class SetupTestCase(DriverTestCase):
 
     def test_check_for_setup_error_ok(self):
         self.ex.on('zfs list', out='%s\tfilesystem\t10\t%d\n' % (P, GiB))
+        self.ex.on('^version$', out='zfswrapper 1.2.0\nzfs-2.1.11-1\n')
         self.drv.check_for_setup_error()
         self.assertEqual(['zfs list -H -p -o name,type,used,avail ' + P,
-                          '<warm_up>'], self.ex.calls,
+                          'version', '<warm_up>'], self.ex.calls,
                          'ssh_min_pool_conn connections opened at start')
+
+    def test_check_for_setup_error_wrapper_version(self):
+        self.ex.on('zfs list', out='%s\tfilesystem\t10\t%d\n' % (P, GiB))
+        cases = [('zfswrapper 1.1.0\nzfs-2.1.11-1\n', 0,
+                  'upgrade the wrapper on the ZFS host'),
+                 ('zfswrapper 2.0.0\n', 0, 'upgrade cinder-zol'),
+                 ('', 0, 'did not print'),
+                 ('', 127, 'did not print')]
+        for out, code, words in cases:
+            self.ex.rules = self.ex.rules[:1]
+            self.ex.calls = []
+            self.ex.on('^version$', out=out, exit_code=code,
+                       err='refused' if code else '')
+            exc = self.assertRaises(exception.VolumeDriverException,
+                                    self.drv.check_for_setup_error)
+            self.assertIn(words, str(exc))
+            self.assertIn('192.0.2.10', str(exc))
+            self.assertNotIn('<warm_up>', self.ex.calls)
+        self.ex.rules = self.ex.rules[:1]
+        self.ex.on('^version$', raises=driver.errors.TransportError('gone'))
+        exc = self.assertRaises(exception.VolumeDriverException,
+                                self.drv.check_for_setup_error)
+        self.assertIn('cannot ask the wrapper its version: gone', str(exc))
+        for newer in ('zfswrapper 1.2.7\n', 'zfswrapper 1.3.0\n'):
+            self.ex.rules = self.ex.rules[:1]
+            self.ex.on('^version$', out=newer)
+            self.drv.check_for_setup_error()
 
     def test_missing_key_file_is_named(self):
         self.set(san_private_key='/nonexistent/zol_key')

@@ -1,0 +1,63 @@
+"""The release number and the wrapper versions this release works with.
+
+No Cinder import: ``cinder-zol-check`` and the driver both use it.
+
+Supported skew: the driver works with a wrapper of the same major version
+whose minor version is at least ``MIN_WRAPPER``'s (a newer 1.x wrapper only
+adds to the protocol); an older wrapper, or one of another major version,
+is refused at set-up. Upgrade the ZFS host's wrapper first, then the
+driver (doc/deployment.rst, "Upgrading").
+"""
+
+import re
+
+# setup.cfg's "version", the driver's VERSION and the wrapper's VERSION
+# must all equal this (tests/unit/test_version.py).
+RELEASE = '1.2.0'
+
+# 1.2.0: bounded waits behind the driver's 25 s export budget, restore that
+# fails closed on a malformed state file; 1.1.0: target-deny closes the
+# denied initiator's sessions.
+MIN_WRAPPER = (1, 2, 0)
+
+_WRAPPER_LINE = re.compile(r'^zfswrapper (\d+)\.(\d+)\.(\d+)\s*$', re.M)
+
+
+def parse_wrapper_version(text):
+    """(major, minor, patch) from the "version" verb's output, or None."""
+    match = _WRAPPER_LINE.search(text or '')
+    if not match:
+        return None
+    return tuple(int(part) for part in match.groups())
+
+
+def wrapper_problem(found):
+    """None if the wrapper version ``found`` is supported, else what to do.
+
+    ``found`` is parse_wrapper_version()'s result (None: unreadable).
+    """
+    need = '%d.%d.0 or a later %d.x' % (MIN_WRAPPER[0], MIN_WRAPPER[1],
+                                        MIN_WRAPPER[0])
+    if found is None:
+        return ('its "version" did not print "zfswrapper X.Y.Z"; install '
+                'zfswrapper %s on the ZFS host' % need)
+    text = '%d.%d.%d' % found
+    if found[0] > MIN_WRAPPER[0]:
+        return ('zfswrapper %s is newer than this cinder-zol %s supports '
+                '(%s): upgrade cinder-zol on the cinder-volume host'
+                % (text, RELEASE, need))
+    if found[:2] < MIN_WRAPPER[:2]:
+        return ('zfswrapper %s is too old for cinder-zol %s: upgrade the '
+                'wrapper on the ZFS host to %s (package cinder-zol-zfs-host '
+                'or share/cinder-zol/zfswrapper.sh of this release)'
+                % (text, RELEASE, need))
+    return None
+
+
+def package_version():
+    """The installed distribution's version (pbr), or RELEASE."""
+    try:
+        from importlib import metadata
+        return metadata.version('cinder-zol')
+    except Exception:
+        return RELEASE
