@@ -77,7 +77,7 @@ C_ZFS=
 C_ZPOOL=
 C_TGTADM=
 C_STATEDIR=/var/lib/cinder-zol/targets
-C_LOCKFILE=/run/lock/cinder-zol.lock
+C_LOCKFILE=            # default: STATEDIR/.lock (set in check_config)
 C_LOG=syslog
 C_ZVOL_WAIT=10
 # Bounds that keep every export verb inside the driver's 25 s budget:
@@ -85,11 +85,13 @@ C_ZVOL_WAIT=10
 C_LOCK_WAIT=10
 C_DD=/bin/dd
 C_FLOCK=/usr/bin/flock
-C_UDEVADM=/bin/udevadm
+C_UDEVADM=             # optional (kick_udev); default /bin/udevadm if there
 C_LOGGER=/usr/bin/logger
 C_SUDO=
 C_ZVOL_ROOT=/dev/zvol
 C_ZVOL_ALLOW_FILES=no
+MY_UID=                 # the wrapper's effective uid (load_config)
+STATE_TRUSTED=          # state files state_iqns found trustworthy
 
 # ---------------------------------------------------------------- output
 
@@ -538,7 +540,43 @@ tgt() {
 
 # ---------------------------------------------------------------- tgt state
 
+# own_statedir: the state directory exists (0700) and is the wrapper's
+# user's own: not a symlink, not writable by group or others.  Nothing in
+# it is trusted otherwise (its files carry CHAP secrets and decide ACLs).
+STATEDIR_OK=no
+own_statedir() {
+    [ $STATEDIR_OK = no ] || return 0
+    if [ ! -e "$C_STATEDIR" ] && [ ! -h "$C_STATEDIR" ]; then
+        # shellcheck disable=SC2174  # parents get 0700 too (umask 077)
+        mkdir -p -m 0700 "$C_STATEDIR" 9>&- ||
+            fail "cannot create $C_STATEDIR"
+    fi
+    stat_paths "$C_STATEDIR"
+    trusted_path "$C_STATEDIR" "$MY_UID" && [ -d "$C_STATEDIR" ] ||
+        fail "refusing statedir: ${TRUST_WHY:-$C_STATEDIR is no directory}"
+    STATEDIR_OK=yes
+}
+
+# lock: the exclusive lock of every target change.  Nobody else may
+# hold it: the lock file (never a symlink) and its directory belong to
+# the wrapper's user (the directory may be root's), and no other user can
+# open it (mode 0600), so none can pre-create it or hold it open.
 lock() {
+    own_statedir
+    _ld=${C_LOCKFILE%/*}
+    _ld=${_ld:-/}
+    [ -e "$C_LOCKFILE" ] || [ -h "$C_LOCKFILE" ] || {
+        set -C
+        : >"$C_LOCKFILE" 9>&- 2>/dev/null
+        set +C
+    }
+    stat_paths "$_ld" "$C_LOCKFILE"
+    trusted_path "$_ld" "$MY_UID" || trusted_path "$_ld" 0 ||
+        fail "refusing lock file $C_LOCKFILE: $TRUST_WHY"
+    trusted_path "$C_LOCKFILE" "$MY_UID" && [ -f "$C_LOCKFILE" ] ||
+        fail "refusing lock file: ${TRUST_WHY:-$C_LOCKFILE is no file}"
+    [ $((TRUST_MODE & 63)) = 0 ] ||
+        fail "refusing lock file $C_LOCKFILE: others may open it"
     exec 9>>"$C_LOCKFILE" || fail "cannot open lock file $C_LOCKFILE"
     "$C_FLOCK" -x -w "$C_LOCK_WAIT" 9 ||
         fail "lock $C_LOCKFILE not acquired in $C_LOCK_WAIT s"
@@ -670,7 +708,7 @@ dev_ready() {
 # (OpenZFS issues 756, 12484): half-way through the wait, replay the
 # "change" events of the zd devices once so the links are made again.
 kick_udev() {
-    [ -x "$C_UDEVADM" ] || return 0
+    [ -n "$C_UDEVADM" ] || return 0
     "$C_UDEVADM" trigger --action=change --subsystem-match=block \
         --sysname-match='zd*' >/dev/null 2>&1 9>&- || true
 }
@@ -725,7 +763,17 @@ read_state() {
     S_SECRET=
     S_INITS=
     _f=$C_STATEDIR/$1
-    [ -f "$_f" ] || return 1
+    [ -f "$_f" ] || [ -h "$_f" ] || return 1
+    own_statedir
+    # Its own file only: never through a symlink, never one that anyone
+    # else could have written (or read: it holds the CHAP secret).
+    case " $STATE_TRUSTED " in
+        *" $1 "*) ;;
+        *)  stat_paths "$_f"
+            trusted_path "$_f" "$MY_UID" &&
+                [ $(((TRUST_MODE >> 12) & 15)) = 8 ] &&
+                [ $((TRUST_MODE & 63)) = 0 ] || return 2 ;;
+    esac
     _keys=' '
     _n=0
     while IFS= read -r _l || [ -n "$_l" ]; do
@@ -759,14 +807,13 @@ read_state() {
     return 0
 }
 
-# write_state: persist W_* as STATEDIR/W_IQN (0600, atomic, synced).
+# write_state: persist W_* as STATEDIR/W_IQN (0600, atomic, synced).  The
+# new file is made by mktemp (O_EXCL: never through a symlink) and
+# renamed over the old name (a symlink there is replaced, not followed).
 write_state() {
-    if [ ! -d "$C_STATEDIR" ]; then
-        # shellcheck disable=SC2174  # parents get 0700 too (umask 077)
-        mkdir -p -m 0700 "$C_STATEDIR" 9>&- ||
-            fail "cannot create $C_STATEDIR"
-    fi
-    _tmp=$C_STATEDIR/.new.$$
+    own_statedir
+    _tmp=$(mktemp "$C_STATEDIR/.new.XXXXXX" 9>&-) ||
+        fail "cannot create a file in $C_STATEDIR"
     printf 'iqn=%s\ndataset=%s\nserial=%s\ntid=%s\nchap_user=%s\nchap_secret=%s\ninitiators=%s\n' \
         "$W_IQN" "$W_DATASET" "$W_SERIAL" "$W_TID" "$W_USER" "$W_SECRET" \
         "$W_INITS" >"$_tmp" || fail "cannot write $_tmp"
@@ -1102,15 +1149,29 @@ target_resize() {
 state_iqns() {
     STATE_IQNS=
     [ -d "$C_STATEDIR" ] || return 0
+    own_statedir
     # Globbing only over the configured directory, never over user words.
     set +f
     for _f in "$C_STATEDIR"/iqn.* "$C_STATEDIR"/eui.* "$C_STATEDIR"/naa.*; do
         set -f
-        [ -f "$_f" ] || continue
+        [ -f "$_f" ] || [ -h "$_f" ] || continue
         _n=${_f##*/}
         is_iqn "$_n" && STATE_IQNS="$STATE_IQNS $_n"
     done
     set -f
+    # One stat for all of them (read_state would stat each).
+    STATE_TRUSTED=
+    [ -n "$STATE_IQNS" ] || return 0
+    _paths=
+    for _n in $STATE_IQNS; do _paths="$_paths $C_STATEDIR/$_n"; done
+    # shellcheck disable=SC2086     # a list of safe paths, split on purpose
+    stat_paths $_paths
+    for _n in $STATE_IQNS; do
+        trusted_path "$C_STATEDIR/$_n" "$MY_UID" &&
+            [ $(((TRUST_MODE >> 12) & 15)) = 8 ] &&
+            [ $((TRUST_MODE & 63)) = 0 ] &&
+            STATE_TRUSTED="$STATE_TRUSTED $_n"
+    done
 }
 
 target_list() {
@@ -1227,22 +1288,82 @@ is_abs_path() {
     case $1 in *//*|*/./*|*/../*|*/.|*/..|*[!A-Za-z0-9_./-]*) return 1 ;; esac
 }
 
-# am_root: effective uid 0 (read from /proc, no fork).
-am_root() {
+# my_uid: MY_UID = the effective uid (read from /proc, no fork).
+my_uid() {
     while IFS=' 	' read -r _k _r _e _rest; do
-        [ "$_k" = Uid: ] && { [ "$_e" = 0 ]; return; }
+        [ "$_k" = Uid: ] && { MY_UID=$_e; break; }
     done </proc/self/status
+    is_digits "$MY_UID" || config_error "cannot read the effective uid"
+}
+
+# stat_paths PATH...: STATS = one "uid mode-hex path" line per PATH, from
+# one stat(1) that never follows a symlink (paths hold safe bytes only).
+stat_paths() {
+    STATS=$(stat -c '%u %f %n' -- "$@" 2>/dev/null 9>&-) || STATS=
+}
+
+# trusted_path PATH OWNER: PATH is none of "a symlink, not owned by OWNER
+# (a uid), writable by group or others".  A directory writable by others
+# passes only when it is root's and sticky (as /tmp): there nobody but the
+# owner of an entry can rename or remove it.  TRUST_WHY says why not.
+# Looks PATH up in STATS (stat_paths); TRUST_MODE = its st_mode.
+trusted_path() {
+    TRUST_WHY=
+    IFS=$NL
+    for _s in $STATS; do
+        [ "${_s#* * }" = "$1" ] || continue
+        IFS=' '
+        _uid=${_s%% *}
+        _m=${_s#* }
+        _m=$((0x${_m%% *}))
+        TRUST_MODE=$_m
+        _t=$(((_m >> 12) & 15))
+        if [ $_t = 10 ]; then
+            TRUST_WHY="$1 is a symlink"
+        elif [ "$_uid" != "$2" ]; then
+            TRUST_WHY="$1 is not owned by uid $2"
+        elif [ $((_m & 18)) != 0 ] &&
+                ! { [ $_t = 4 ] && [ "$_uid" = 0 ] && [ $((_m & 512)) != 0 ]; }; then
+            TRUST_WHY="$1 is writable by group or others"
+        fi
+        [ -z "$TRUST_WHY" ]
+        return
+    done
+    IFS=' '
+    TRUST_WHY="cannot stat $1"
     return 1
+}
+
+# path_and_parents PATH: PARENTS_OF = PATH and every directory above it.
+path_and_parents() {
+    PARENTS_OF=$1
+    _d=$1
+    while [ -n "$_d" ] && [ "$_d" != / ]; do
+        _d=${_d%/*}
+        PARENTS_OF="$PARENTS_OF ${_d:-/}"
+        [ -n "$_d" ] || break
+    done
 }
 
 load_config() {
     _conf=$1
     is_abs_path "$_conf" || config_error "-c needs an absolute path"
     [ -f "$_conf" ] && [ -r "$_conf" ] || config_error "cannot read $_conf"
-    if [ -w "$_conf" ] && ! am_root; then
+    my_uid
+    # Whoever can change the config (or rename a directory above it) owns
+    # the wrapper: it and every directory above it must be root's and not
+    # writable by anyone else; run as another user, the wrapper's own user
+    # must not be able to write it either (an ACL, say).
+    path_and_parents "$_conf"
+    # shellcheck disable=SC2086     # a list of safe paths, split on purpose
+    stat_paths $PARENTS_OF
+    for _p in $PARENTS_OF; do
+        trusted_path "$_p" 0 || config_error "$TRUST_WHY"
+    done
+    if [ -w "$_conf" ] && [ "$MY_UID" != 0 ]; then
         config_error "$_conf is writable by the wrapper's own user"
     fi
-    _seen=' '
+    CONF_KEYS=' '
     while IFS= read -r _line || [ -n "$_line" ]; do
         _line=${_line%%#*}
         case $_line in *=*) ;; *)
@@ -1262,8 +1383,8 @@ load_config() {
         set -- ${_line#*=}
         IFS=' '
         _val="$*"
-        case $_seen in *" $_key "*) config_error "$_key given twice" ;; esac
-        _seen="$_seen$_key "
+        case $CONF_KEYS in *" $_key "*) config_error "$_key given twice" ;; esac
+        CONF_KEYS="$CONF_KEYS$_key "
         case $_key in
             parents) C_PARENTS=$_val ;;
             zfs) C_ZFS=$_val ;;
@@ -1298,6 +1419,10 @@ check_config() {
     [ -n "$C_PARENTS" ] || config_error "parents is empty"
     for _p in $C_PARENTS; do
         is_dataset_path "$_p" || config_error "bad parent $(printable "$_p")"
+        case $_p in
+            */*) ;;
+            *) config_error "parent $_p is a pool's root dataset" ;;
+        esac
         for _q in $C_PARENTS; do
             case $_q in "$_p"/*) config_error "parent $_q is inside $_p" ;; esac
         done
@@ -1308,11 +1433,16 @@ check_config() {
     check_exe dd "$C_DD"
     check_exe flock "$C_FLOCK"
     check_exe logger "$C_LOGGER"
+    # Optional binaries: checked as the others when the config names them.
+    case $CONF_KEYS in
+        *' udevadm '*) check_exe udevadm "$C_UDEVADM" ;;
+        *) [ -x /bin/udevadm ] && C_UDEVADM=/bin/udevadm ;;
+    esac
     if [ -n "$C_SUDO" ]; then
-        is_abs_path "$C_SUDO" && [ -x "$C_SUDO" ] ||
-            config_error "sudo is not an absolute path of an executable"
+        check_exe sudo "$C_SUDO"
         C_SUDO="$C_SUDO -n"
     fi
+    C_LOCKFILE=${C_LOCKFILE:-$C_STATEDIR/.lock}
     for _v in "$C_STATEDIR" "$C_LOCKFILE" "$C_ZVOL_ROOT"; do
         is_abs_path "$_v" || config_error "not an absolute path: $(printable "$_v")"
     done

@@ -1274,6 +1274,7 @@ class TestTargets(WrapperTestCase):
         with open(os.path.join(self.w.statedir, iqn), 'w') as f:
             f.write(''.join('%s=%s\n' % kv for kv in fields
                             if kv[0] not in drop) + extra)
+        os.chmod(os.path.join(self.w.statedir, iqn), 0o600)
 
     def shows(self):
         return [a for a in self.tgtadm_calls() if a[3] == 'show']
@@ -1380,6 +1381,7 @@ class TestTargets(WrapperTestCase):
             f.write('iqn=%s\ndataset=tank/cinder/other-iqn\nserial=sn\n'
                     'tid=\nchap_user=\nchap_secret=\ninitiators=ALL\n'
                     % good)
+        os.chmod(other, 0o600)
         self.w.set_tgtd({'targets': {}, 'accounts': {}})
         rc, out, _err = self.w.run('target-restore')
         self.assertEqual(1, rc)
