@@ -60,17 +60,26 @@ def run_aio(*args, timeout=120, check=True):
     return p.returncode, p.stdout, p.stderr
 
 
-def make_client(env, api_version=None):
+def make_client(env, api_version=None, service_roles=None):
     """A cinderclient v3 Client for the AIO in noauth mode.
 
     cinderclient 9.x ships a keystoneauth plugin for noauth: it sends
     'user:project' as the token and appends the project id to the
     endpoint, which is what Cinder's NoAuthMiddleware expects.
+
+    service_roles (e.g. ['service']): sent as X-Service-Roles, the header
+    keystonemiddleware sets for a request that carries a service token, as
+    Nova's do. Cinder then treats the caller as a service: it lets it
+    delete an attachment that is connected to a server without asking
+    Nova first (bug #2004555), which the AIO, having no Nova, could not.
     """
     auth = noauth.CinderNoAuthPlugin(env["OS_USER_ID"],
                                      env["OS_PROJECT_ID"],
                                      endpoint=env["OS_ENDPOINT"])
-    sess = ks_session.Session(auth=auth)
+    headers = {}
+    if service_roles:
+        headers["X-Service-Roles"] = ",".join(service_roles)
+    sess = ks_session.Session(auth=auth, additional_headers=headers)
     return cinder_client.Client(
         api_version=api_versions.APIVersion(
             api_version or env["OS_VOLUME_API_VERSION"]),
@@ -81,18 +90,25 @@ class CinderAIOFixture(fixtures.Fixture):
     """Starts the AIO with a backend section; .client, .env; stops it.
 
     backend: dict of option -> value, or a list of 'key = value' lines,
-    for the [zol] backend section.
+    for the [zol] backend section. defaults: the same for [DEFAULT], e.g.
+    {'backend_stats_polling_interval': 10}; they replace the AIO's values
+    (cinder-aio start --default-conf).
     """
 
-    def __init__(self, backend, keep=None, debug=False):
+    def __init__(self, backend, keep=None, debug=False, defaults=None):
         super().__init__()
-        if isinstance(backend, dict):
-            backend = ["%s = %s" % kv for kv in sorted(backend.items())]
-        self.backend_lines = list(backend)
+        self.backend_lines = self._lines(backend)
+        self.default_lines = self._lines(defaults or [])
         self.keep = (os.environ.get("ZOL_AIO_KEEP") == "1"
                      if keep is None else keep)
         self.debug = debug
         self.start_seconds = None
+
+    @staticmethod
+    def _lines(conf):
+        if isinstance(conf, dict):
+            return ["%s = %s" % kv for kv in sorted(conf.items())]
+        return list(conf)
 
     def setUp(self):
         # start before Fixture.setUp so SkipTest reaches the runner as is
@@ -103,18 +119,27 @@ class CinderAIOFixture(fixtures.Fixture):
         if not self.keep:
             self.addCleanup(self.stop)
 
-    def _start(self):
-        fd, path = tempfile.mkstemp(prefix="aio-backend-", suffix=".conf")
+    @staticmethod
+    def _conf_file(kind, lines):
+        fd, path = tempfile.mkstemp(prefix="aio-%s-" % kind, suffix=".conf")
         with os.fdopen(fd, "w") as f:
-            f.write("\n".join(self.backend_lines) + "\n")
-        args = ["start", "--backend-conf", path]
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def _start(self):
+        files = [self._conf_file("backend", self.backend_lines)]
+        args = ["start", "--backend-conf", files[0]]
+        if self.default_lines:
+            files.append(self._conf_file("default", self.default_lines))
+            args += ["--default-conf", files[1]]
         if self.debug:
             args.append("--debug")
         t0 = time.monotonic()
         try:
             rc, out, err = run_aio(*args, timeout=START_TIMEOUT, check=False)
         finally:
-            os.unlink(path)
+            for path in files:
+                os.unlink(path)
         self.start_seconds = time.monotonic() - t0
         if rc == UNAVAILABLE:
             why = "Cinder AIO unavailable: %s" % err.strip()[-1500:]
@@ -127,11 +152,35 @@ class CinderAIOFixture(fixtures.Fixture):
         self.env = json.loads(run_aio("env", "--json")[1])
         self.client = make_client(self.env)
 
+    def client_for(self, api_version, service_roles=None):
+        """Another client: another microversion, or a service's requests."""
+        return make_client(self.env, api_version, service_roles)
+
     def stop(self):
         run_aio("stop", timeout=180, check=False)
 
     def logs(self, *names, lines=60):
         return run_aio("logs", "-n", str(lines), *names, check=False)[1]
+
+    def log_path(self, name):
+        return os.path.join(self.env["ZOL_AIO_RUNDIR"], "logs",
+                            name + ".log")
+
+    def log_size(self, name):
+        """Where the service's log ends now: an offset for log_since()."""
+        try:
+            return os.path.getsize(self.log_path(name))
+        except OSError:
+            return 0
+
+    def log_since(self, name, offset):
+        """The service's log lines written after offset."""
+        try:
+            with open(self.log_path(name), "rb") as f:
+                f.seek(offset)
+                return f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return []
 
     # ---- waiting on Cinder's asynchronous operations ----
 

@@ -30,6 +30,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 import unittest
 
 import fixtures
@@ -198,6 +199,41 @@ class ZFSHost(object):
                      "tgtadm --lld iscsi --op bind --mode account --tid %d "
                      "--user %s" % (tid, chap[0])]
         self.admin_ok("\n".join(cmds))
+
+    # ---- guest reboot ----
+
+    def boot_id(self):
+        """The guest kernel's boot id, or None while it does not answer."""
+        rc, out, _err = self.admin('cat /proc/sys/kernel/random/boot_id',
+                                   timeout=30)
+        return out.strip() if rc == 0 and out.strip() else None
+
+    def reboot(self, timeout=900):
+        """Reboot the guest (systemctl reboot) and wait until it is up.
+
+        Up: a new boot id and ``systemctl is-system-running --wait``
+        returned (whatever it says: a degraded unit is the caller's to
+        check). Everything in memory is lost, as on a real ZFS host: tgtd
+        starts empty, the pool is imported again. Every test using this VM
+        sees it, so only a test that owns the VM (one worker) may call it.
+        Raises AssertionError when the guest is not back within timeout.
+        """
+        before = self.boot_id()
+        if before is None:
+            raise AssertionError('guest does not answer before the reboot')
+        self.admin('systemctl reboot', timeout=30)
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.boot_id()
+            if now not in (None, before):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError('guest not back %d s after systemctl '
+                                     'reboot' % timeout)
+            time.sleep(5)
+        left = max(60, deadline - time.monotonic())
+        self.admin('systemctl is-system-running --wait', timeout=left)
+        return now
 
     def unexport(self, tid, chap_user=None):
         cmds = ["tgtadm --lld iscsi --op delete --mode target --force "
