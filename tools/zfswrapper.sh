@@ -202,12 +202,15 @@ is_dataset_path() {
     done
 }
 
-# ds_kind WORD: parent|child|snap in DS_KIND (DS_VOL = PARENT/VOL part),
-# or status 1 when WORD is not PARENT, PARENT/VOL or PARENT/VOL@SNAP.
+# ds_kind WORD: parent|child|snap in DS_KIND (DS_VOL = PARENT/VOL part,
+# DS_PARENT = PARENT), or status 1 when WORD is not PARENT, PARENT/VOL or
+# PARENT/VOL@SNAP.
 ds_kind() {
     DS_KIND=
     DS_VOL=
+    DS_PARENT=
     for _p in $C_PARENTS; do
+        DS_PARENT=$_p
         if [ "$1" = "$_p" ]; then
             DS_KIND=parent
             return 0
@@ -347,11 +350,10 @@ check_zfs() {
         destroy) zfs_destroy "$@" ;;
         snapshot) zfs_snapshot "$@" ;;
         clone) zfs_clone "$@" ;;
-        promote) zfs_plain 1 child "$@" ;;
+        promote) zfs_plain 1 child "$@" ;;        # revert_by_clone
         rollback) zfs_plain 1 snap "$@" ;;
         rename) zfs_rename "$@" ;;
         set) zfs_set "$@" ;;
-        inherit) zfs_inherit "$@" ;;
         get) zfs_read get "$@" ;;
         list) zfs_read list "$@" ;;
         *) refuse "zfs: subcommand $_sub not allowed" ;;
@@ -382,16 +384,16 @@ zfs_create() {
     need_ds "$1" child
 }
 
+# zfs destroy [-r] PARENT/VOL | zfs destroy -d PARENT/VOL@SNAP
 zfs_destroy() {
-    while [ $# -gt 0 ]; do
-        case $1 in
-            -d|-r) seen_once "$1"; shift ;;
-            -*) refuse "$VERB: option $1 not allowed" ;;
-            *) break ;;
-        esac
-    done
-    [ $# -eq 1 ] || refuse "$VERB: exactly one dataset expected"
-    need_ds "$1" "child snap"
+    case ${1-} in
+        -r) need_ds "${2-}" child; _want=2 ;;
+        -d) need_ds "${2-}" snap; _want=2 ;;
+        -*) refuse "$VERB: option $1 not allowed" ;;
+        *) need_ds "${1-}" child; _want=1 ;;
+    esac
+    [ $# -eq $_want ] ||
+        refuse "$VERB: [-r] PARENT/VOL or -d PARENT/VOL@SNAP expected"
 }
 
 # Leading -o PROP=VALUE options; ZFS_ARGS_LEFT = how many words follow.
@@ -440,52 +442,54 @@ zfs_rename() {
     need_ds "$1" "child snap"
     _kind=$DS_KIND
     _vol=$DS_VOL
+    _parent=$DS_PARENT
     need_ds "$2" "$_kind"
+    # Each parent is a backend of its own: nothing moves between them.
+    [ "$DS_PARENT" = "$_parent" ] || refuse "$VERB: a volume keeps its parent"
     if [ "$_kind" = snap ] && [ "$DS_VOL" != "$_vol" ]; then
         refuse "$VERB: a snapshot keeps its volume"
     fi
 }
 
+# zfs set PROP=VALUE... PARENT/VOL | zfs set zol:NAME=VALUE... PARENT/VOL@SNAP
 zfs_set() {
     [ $# -ge 2 ] || refuse "$VERB: PROP=VALUE... DATASET expected"
+    _native=no
     while [ $# -gt 1 ]; do
         is_setprop "$1" || refuse "$VERB: property $1 not allowed"
+        case $1 in zol:*) ;; *) _native=yes ;; esac
         shift
     done
-    need_ds "$1" "child snap"
+    if [ $_native = yes ]; then
+        need_ds "$1" child
+    else
+        need_ds "$1" "child snap"
+    fi
 }
 
-zfs_inherit() {
-    [ $# -eq 2 ] || refuse "$VERB: zol:NAME DATASET expected"
-    case $1 in
-        zol:*) ;;
-        *) refuse "$VERB: only zol: properties may be inherited" ;;
-    esac
-    case ${1#zol:} in
-        ''|*[!a-z0-9_]*) refuse "$VERB: property $1 not allowed" ;;
-    esac
-    need_ds "$2" "child snap"
-}
-
-# zfs get|list -H -p [-r] [-d N] [-t TYPES] [-o FIELDS] [-s PROP] ...
+# zfs get -H -p -o FIELDS PROPS DATASET
+# zfs list -H -p [-r -d N] [-t TYPES] -o FIELDS DATASET
 zfs_read() {
     _what=$1
     shift
     while [ $# -gt 0 ]; do
         case $1 in
-            -H|-p|-r) seen_once "$1"; shift ;;
+            -H|-p) seen_once "$1"; shift ;;
+            -r) [ "$_what" = list ] || refuse "$VERB: option -r not allowed"
+                seen_once -r; shift ;;
             -d)
+                [ "$_what" = list ] || refuse "$VERB: option -d not allowed"
                 seen_once -d; opt_arg -d $#
                 is_digits "$2" || refuse "$VERB: -d takes a number"
                 shift 2 ;;
-            -t|-o)
-                seen_once "$1"; opt_arg "$1" $#
-                is_names "$2" || refuse "$VERB: bad list for $1"
+            -t)
+                [ "$_what" = list ] || refuse "$VERB: option -t not allowed"
+                seen_once -t; opt_arg -t $#
+                is_names "$2" || refuse "$VERB: bad list for -t"
                 shift 2 ;;
-            -s)
-                [ "$_what" = list ] || refuse "$VERB: option -s not allowed"
-                seen_once -s; opt_arg -s $#
-                is_name "$2" || refuse "$VERB: bad property for -s"
+            -o)
+                seen_once -o; opt_arg -o $#
+                is_names "$2" || refuse "$VERB: bad list for -o"
                 shift 2 ;;
             -*) refuse "$VERB: option $1 not allowed" ;;
             *) break ;;
@@ -493,8 +497,12 @@ zfs_read() {
     done
     need_seen -H
     need_seen -p
+    need_seen -o
+    case $SEEN in
+        *" -r "*) need_seen -d ;;
+        *" -d "*) need_seen -r ;;
+    esac
     if [ "$_what" = get ]; then
-        need_seen -o
         [ $# -eq 2 ] || refuse "$VERB: PROPS DATASET expected"
         is_names "$1" || refuse "$VERB: bad property list"
         shift
@@ -508,7 +516,8 @@ check_zpool() {
     VERB="zpool $1"
     _what=$1
     shift
-    case $_what in list|get) ;; *) refuse "zpool: subcommand $_what not allowed" ;; esac
+    # zol_driver/check.py's pool health check is the only zpool command.
+    [ "$_what" = list ] || refuse "zpool: subcommand $_what not allowed"
     while [ $# -gt 0 ]; do
         case $1 in
             -H|-p) seen_once "$1"; shift ;;
@@ -522,11 +531,7 @@ check_zpool() {
     done
     need_seen -H
     need_seen -p
-    if [ "$_what" = get ]; then
-        [ $# -eq 2 ] || refuse "$VERB: PROPS POOL expected"
-        is_names "$1" || refuse "$VERB: bad property list"
-        shift
-    fi
+    need_seen -o
     [ $# -eq 1 ] || refuse "$VERB: exactly one pool expected"
     is_pool "$1" || refuse "$VERB: pool $1 holds no configured parent"
 }
@@ -583,36 +588,124 @@ lock() {
 }
 
 # One line per target:
-# tid|iqn|lun1 path|sessions|accounts|acls|lun1 serial|sid:cid:initiator list
-# (an initiator names itself: a name outside the IQN bytes becomes "?")
+# tid|iqn|lun1 path|sessions|accounts|acls|lun1 serial|ok|pre|next|conns
+# conns: sid:cid:initiator entries (a name outside the IQN bytes is "?").
+#
+# tgtd prints each initiator's name and alias as the initiator sent them,
+# newlines and all, right after a nexus's "I_T nexus: N" line: that text
+# can imitate any line of the listing.  It can add lines, never take any
+# away.  So a block is trusted (ok=1) only if it has exactly tgtd's shape:
+# one Target line, the five sections once each in order, in the I_T
+# section nothing but nexuses of exactly four lines (nexus, initiator,
+# connection, address), every other line of a known kind, its tid and IQN
+# unique in the listing and tids ascending (tgtd keeps its targets sorted).
+# What is still possible is a whole target block imitated inside the
+# region of a target with a session: that block's tid does not exist.
+# pre=1: some nexus comes before this Target line (it may be imitated);
+# next = the tid of the following block (it may be imitated, and then the
+# rest of this target's real lines went to it).  find_target asks tgtd
+# about those tids, in a form without any initiator text.
 # shellcheck disable=SC2016     # an awk program: no shell expansion
 TGT_AWK='
-function flush() {
-    if (tid != "")
-        print tid "|" iqn "|" lun1 "|" sess "|" acct "|" acl "|" sn "|" conns
+function bad() { ok[n] = 0 }
+function safe(v, re) { return v ~ re ? v : "?" }
+function want_done() { if (want != "") bad() }
+function add(list, v) { return list (list == "" ? "" : " ") v }
+BEGIN {
+    n = 0; seen_nexus = 0
+    split("System information:|I_T nexus information:|LUN information:|" \
+        "Account information:|ACL information:", H, "|")
+    for (i = 1; i <= 5; i++) HI[H[i]] = i
+    split("Type:|SCSI ID:|SCSI SN:|Size:|Online:|Removable media:|" \
+        "Prevent removal:|Readonly:|SWP:|Thin-provisioning:|" \
+        "Backing store type:|Backing store path:|Backing store flags:", K, "|")
+    for (i in K) LK[K[i]] = 1
+    NAME = "^[A-Za-z0-9.:_-]+$"
 }
-/^Target [0-9]+: / {
-    flush()
-    tid = $2; sub(/:$/, "", tid); iqn = $3
-    lun1 = "-"; sess = 0; acct = ""; acl = ""; sn = ""; sec = ""; lun = ""
-    conns = ""; sid = ""; init = "?"
+/^Target / {
+    if (n) { want_done(); if (sec != 5) bad() }
+    n++; ok[n] = 1; pre[n] = seen_nexus
+    tid[n] = $2; sub(/:$/, "", tid[n])
+    if ($2 !~ /^[0-9]+:$/ || NF != 3) bad()
+    tid[n] = safe(tid[n], "^[0-9]+$"); iqn[n] = safe($3, NAME)
+    if (iqn[n] == "?") bad()
+    lun1[n] = "-"; sess[n] = 0; acct[n] = ""; acl[n] = ""; sn[n] = ""
+    conns[n] = ""; sec = 0; want = ""; lun = ""; delete SID; delete LUNS
     next
 }
-/^    [A-Za-z]/ { sec = $1; next }
-sec == "I_T" && $1 == "I_T" && $2 == "nexus:" { sess++; sid = $3; init = "?" }
-sec == "I_T" && $1 == "Initiator:" && $2 ~ /^[A-Za-z0-9.:_-]+$/ { init = $2 }
-sec == "I_T" && $1 == "Connection:" {
-    conns = conns (conns == "" ? "" : " ") sid ":" $2 ":" init
+n == 0 { junk = 1; next }
+/^    [^ ]/ {
+    want_done()
+    h = substr($0, 5)
+    if (!(h in HI) || HI[h] != sec + 1) bad()
+    sec = HI[h]; lun = ""
+    next
 }
-sec == "LUN" && $1 == "LUN:" { lun = $2 }
-sec == "LUN" && lun == "1" && $1 == "Backing" && $3 == "path:" { lun1 = $4 }
-sec == "LUN" && lun == "1" && $1 == "SCSI" && $2 == "SN:" { sn = $3 }
-sec == "Account" && NF == 1 { acct = acct (acct == "" ? "" : " ") $1 }
-sec == "ACL" && NF == 1 { acl = acl (acl == "" ? "" : " ") $1 }
-END { flush() }
+sec == 1 && /^        [^ ]/ && ($1 == "Driver:" || $1 == "State:") && NF == 2 {
+    next
+}
+sec == 1 && /^        Nop / && NF == 3 { next }
+sec == 2 && /^        I_T nexus: [0-9]+$/ {
+    want_done()
+    if ($3 in SID) bad()
+    SID[$3] = 1; seen_nexus = 1; sid = $3; sess[n]++; want = "init"
+    next
+}
+sec == 2 && /^            Initiator: / {
+    if (want != "init") bad()
+    init = "?"
+    if (NF == 4 && $3 == "alias:" && $2 ~ NAME) init = $2
+    want = "conn"
+    next
+}
+sec == 2 && /^            Connection: [0-9]+$/ {
+    if (want != "conn") bad()
+    conns[n] = add(conns[n], sid ":" $2 ":" init)
+    want = "addr"
+    next
+}
+sec == 2 && /^                IP Address: [^ ]+$/ {
+    if (want != "addr") bad()
+    want = ""
+    next
+}
+sec == 3 && /^        LUN: [0-9]+$/ {
+    if ($2 in LUNS) bad()
+    LUNS[$2] = 1; lun = $2
+    next
+}
+sec == 3 && lun != "" && /^            [^ ]/ {
+    k = $1; if (!(k in LK)) k = $1 " " $2; if (!(k in LK)) k = k " " $3
+    if (!(k in LK)) { bad(); next }
+    if (lun == "1" && k == "Backing store path:") {
+        lun1[n] = safe($4, "^/[A-Za-z0-9._/:-]*$"); if (NF != 4) bad()
+    }
+    if (lun == "1" && k == "SCSI SN:") sn[n] = safe($3, NAME)
+    next
+}
+sec == 4 && /^        [^ ]/ && (NF == 1 || (NF == 2 && $2 == "(outgoing)")) {
+    if (NF == 1) acct[n] = add(acct[n], safe($1, NAME))
+    next
+}
+sec == 5 && /^        [^ ]+$/ { acl[n] = add(acl[n], safe($1, "^[A-Za-z0-9.:_/-]+$")); next }
+{ bad() }
+END {
+    if (n) { want_done(); if (sec != 5) bad() }
+    for (i = 1; i <= n; i++) {
+        if (junk) ok[i] = 0
+        if ((tid[i] in T) || (iqn[i] in Q)) { ok[i] = 0; ok[T[tid[i]]] = 0; ok[Q[iqn[i]]] = 0 }
+        T[tid[i]] = i; Q[iqn[i]] = i
+        if (i > 1 && tid[i] + 0 <= tid[i - 1] + 0) { ok[i] = 0; ok[i - 1] = 0 }
+    }
+    for (i = 1; i <= n; i++)
+        print tid[i] "|" iqn[i] "|" lun1[i] "|" sess[i] "|" acct[i] "|" \
+            acl[i] "|" sn[i] "|" (ok[i] ? 1 : 0) "|" pre[i] "|" \
+            (i < n ? tid[i + 1] : "-") "|" conns[i]
+}
 '
 
 load_table() {
+    VERIFIED=' '
     _show=$(tgt --op show --mode target) ||
         fail "tgtadm cannot list targets (is tgtd running?)"
     TABLE=$(awk "$TGT_AWK" <<EOF
@@ -621,12 +714,23 @@ EOF
     ) || fail "cannot parse the tgtadm listing"
 }
 
+# tid_real TID: tgtd knows TID (asked without listing any initiator text;
+# remembered until the next listing).
+tid_real() {
+    case $VERIFIED in *" $1 "*) return 0 ;; esac
+    tgt --op show --mode target --tid "$1" >/dev/null 2>&1 || return 1
+    VERIFIED="$VERIFIED$1 "
+}
+
 # The lookups below walk TABLE's lines by splitting it on newlines (set -f
 # is on), not with "read" from a here-document: dash reads those a byte
 # per system call and writes the larger ones from a child process, which
 # made every lookup cost in proportion to tgtd's size.
 
-# find_target IQN: T_TID T_LUN T_SESS T_ACCT T_ACL T_SN of IQN, or status 1.
+# find_target IQN: T_TID T_LUN T_SESS T_ACCT T_ACL T_SN T_CONNS of IQN, or
+# status 1.  If tgtd's block of IQN cannot be trusted (see TGT_AWK), the
+# verb fails and changes nothing; with SOFT_AMBIGUOUS=1, status 2 instead.
+SOFT_AMBIGUOUS=0
 find_target() {
     T_TID=
     T_LUN=-
@@ -651,8 +755,21 @@ find_target() {
         T_ACL=${_r%%|*}
         _r=${_r#*|}
         T_SN=${_r%%|*}
+        _r=${_r#*|}
+        _ok=${_r%%|*}
+        _r=${_r#*|}
+        _pre=${_r%%|*}
+        _r=${_r#*|}
+        _next=${_r%%|*}
         T_CONNS=${_r#*|}
-        return 0
+        if [ "$_ok" = 1 ] &&
+                { [ "$_pre" = 0 ] || tid_real "$T_TID"; } &&
+                { [ "$T_SESS" = 0 ] || [ "$_next" = - ] ||
+                  tid_real "$_next"; }; then
+            return 0
+        fi
+        [ "$SOFT_AMBIGUOUS" = 1 ] && return 2
+        fail "tgtd's listing of $1 is ambiguous (initiator-chosen text?): nothing done"
     done
     IFS=' '
     return 1
@@ -671,7 +788,7 @@ tid_exists() {
 # (a new line for a new tid), so that a loop which changes tgtd itself
 # knows what tgtd holds without listing it again.
 table_put() {
-    _put="$T_TID|$1|$T_LUN|$T_SESS|$T_ACCT|$T_ACL|$T_SN|$T_CONNS"
+    _put="$T_TID|$1|$T_LUN|$T_SESS|$T_ACCT|$T_ACL|$T_SN|1|0|-|$T_CONNS"
     if ! tid_exists "$T_TID"; then
         TABLE="$TABLE${TABLE:+$NL}$_put"
         return 0
@@ -852,11 +969,41 @@ sync_acl() {
     T_ACL=$_want
 }
 
+# acct_elsewhere USER TID: USER is bound to a target other than TID
+# (ACCT_TID = that target).  tgtd's accounts are global: creating USER
+# again would unbind it from there, and deleting it would too.
+acct_elsewhere() {
+    IFS=$NL
+    for _l in $TABLE; do
+        [ "${_l%%|*}" != "$2" ] || continue
+        _r=${_l#*|*|*|*|}
+        IFS=' '
+        if in_list "$1" "${_r%%|*}"; then
+            ACCT_TID=${_l%%|*}
+            return 0
+        fi
+        IFS=$NL
+    done
+    IFS=' '
+    return 1
+}
+
+# delete_acct USER TID: delete the account USER unless another target
+# than TID uses it.
+delete_acct() {
+    acct_elsewhere "$1" "$2" && return 0
+    tgt --op delete --mode account --user "$1" >/dev/null 2>&1
+}
+
 # sync_chap TID: the incoming account of TID becomes W_USER/W_SECRET.
 # OLD_USER/OLD_SECRET: what was persisted (tgtd never shows secrets).
 # ACCT_GONE=1 once an account was deleted: tgtd drops a deleted account
 # from every target it was bound to, not only from TID.
 sync_chap() {
+    if [ -n "$W_USER" ] && acct_elsewhere "$W_USER" "$1"; then
+        ERR="CHAP user $W_USER is bound to another target (tid $ACCT_TID)"
+        return 1
+    fi
     if [ "$T_ACCT" = "$W_USER" ]; then
         [ -z "$W_USER" ] && return 0
         [ "$OLD_USER" = "$W_USER" ] && [ "$OLD_SECRET" = "$W_SECRET" ] &&
@@ -867,7 +1014,12 @@ sync_chap() {
         return 1
     fi
     for _u in $T_ACCT; do
-        tgt --op delete --mode account --user "$_u" >/dev/null 2>&1
+        if acct_elsewhere "$_u" "$1"; then
+            tgt --op unbind --mode account --tid "$1" --user "$_u" \
+                >/dev/null 2>&1
+        else
+            tgt --op delete --mode account --user "$_u" >/dev/null 2>&1
+        fi
         ACCT_GONE=1
     done
     [ -n "$W_USER" ] || { CHANGED=1; T_ACCT=; return 0; }
@@ -944,7 +1096,12 @@ delete_tid() {
 export_target() {
     CHANGED=0
     ERR=
-    if find_target "$W_IQN"; then
+    _ft=0
+    find_target "$W_IQN" || _ft=$?
+    if [ $_ft = 2 ]; then
+        ERR="tgtd's listing of $W_IQN is ambiguous"
+        return 1
+    elif [ $_ft = 0 ]; then
         if [ "$T_LUN" = - ]; then
             add_lun "$T_TID" || return 1
         elif [ "$T_LUN" != "$W_DEV" ]; then
@@ -990,8 +1147,10 @@ target_create() {
     W_SECRET=
     if [ -n "$W_USER" ]; then
         is_chap_user "$W_USER" || refuse "$VERB: bad CHAP user"
-        IFS= read -r W_SECRET || [ -n "$W_SECRET" ] ||
-            refuse "$VERB: no CHAP secret on stdin"
+        # dash's read drops NUL bytes, and would set another secret than
+        # was sent: tr turns a NUL into a byte that is refused below.
+        W_SECRET=$(head -n 1 | head -c 300 | tr '\000' '\001')
+        [ -n "$W_SECRET" ] || refuse "$VERB: no CHAP secret on stdin"
         is_chap_secret "$W_SECRET" ||
             refuse "$VERB: CHAP secret must be 12-255 bytes of [A-Za-z0-9_.:@+/-]"
     fi
@@ -1033,11 +1192,11 @@ target_delete() {
         delete_tid "$T_TID" "$1" ||
             fail "target $1 (tid $T_TID) still exists after forced deletes"
         for _u in $T_ACCT; do
-            tgt --op delete --mode account --user "$_u" >/dev/null 2>&1
+            delete_acct "$_u" "$T_TID"
         done
     fi
     if [ -n "$S_USER" ] && ! in_list "$S_USER" "$T_ACCT"; then
-        tgt --op delete --mode account --user "$S_USER" >/dev/null 2>&1
+        delete_acct "$S_USER" "${T_TID:--}"
     fi
     rm -f "$C_STATEDIR/$1" 9>&- || fail "cannot remove $C_STATEDIR/$1"
 }
@@ -1179,8 +1338,12 @@ target_list() {
     allowed
     load_table
     state_iqns
-    while IFS='|' read -r _tid _iqn _lun _sess _rest; do
-        [ -n "$_tid" ] || continue
+    # Informational: a block that is not trusted is left out (its IQN, if
+    # persisted, shows as not in tgtd), and no tid is asked about.
+    _listed=' '
+    while IFS='|' read -r _tid _iqn _lun _sess _a _b _c _ok _rest; do
+        [ -n "$_tid" ] && [ "$_ok" = 1 ] || continue
+        _listed="$_listed$_iqn "
         _p=no
         in_list "$_iqn" "$STATE_IQNS" && _p=yes
         printf '%s tid=%s lun=%s persisted=%s sessions=%s\n' \
@@ -1189,7 +1352,7 @@ target_list() {
 $TABLE
 EOF
     for _i in $STATE_IQNS; do
-        find_target "$_i" && continue
+        in_list "$_i" "$_listed" && continue
         printf '%s tid=- lun=- persisted=yes sessions=0\n' "$_i"
     done
 }
@@ -1204,6 +1367,7 @@ target_restore() {
     lock
     load_table
     state_iqns
+    SOFT_AMBIGUOUS=1    # one ambiguous target fails, not the whole run
     _failed=0
     for _ti in $STATE_IQNS; do
         if ! read_state "$_ti"; then
@@ -1223,7 +1387,11 @@ target_restore() {
         OLD_USER=$S_USER
         OLD_SECRET=$S_SECRET
         ACCT_GONE=0
-        if ! find_target "$W_IQN" && ! wait_dev "$W_DEV"; then
+        _ft=0
+        find_target "$W_IQN" || _ft=$?
+        if [ $_ft = 2 ]; then
+            ERR="tgtd's listing of it is ambiguous"     # tgtd untouched
+        elif [ $_ft = 1 ] && ! wait_dev "$W_DEV"; then
             ERR="$W_DEV is missing"         # tgtd untouched
         elif export_target; then
             [ "$W_TID" = "$S_TID" ] || write_state
@@ -1260,6 +1428,12 @@ show_version() {
 zvol_stream() {
     [ $# -eq 1 ] || refuse "$VERB: PARENT/VOL expected"
     need_ds "$1" child
+    # Only Cinder's volumes: never a hidden (deleted) zvol or a revert
+    # clone of zol_driver/zfs.py (snapshots are no child at all).
+    case ${1##*/} in
+        zol-deleted-*|zol-revert-*)
+            refuse "$VERB: $1 is the driver's internal zvol" ;;
+    esac
     _dev=$C_ZVOL_ROOT/$1
     allowed
     # udev makes the node a moment after "zfs create" returns (a volume
