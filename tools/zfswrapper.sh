@@ -576,7 +576,7 @@ lock() {
         set +C
     }
     stat_paths "$_ld" "$C_LOCKFILE"
-    trusted_path "$_ld" "$MY_UID" || trusted_path "$_ld" 0 ||
+    trusted_path "$_ld" "$MY_UID" strict || trusted_path "$_ld" 0 strict ||
         fail "refusing lock file $C_LOCKFILE: $TRUST_WHY"
     trusted_path "$C_LOCKFILE" "$MY_UID" && [ -f "$C_LOCKFILE" ] ||
         fail "refusing lock file: ${TRUST_WHY:-$C_LOCKFILE is no file}"
@@ -1476,10 +1476,11 @@ stat_paths() {
     STATS=$(stat -c '%u %f %n' -- "$@" 2>/dev/null 9>&-) || STATS=
 }
 
-# trusted_path PATH OWNER: PATH is none of "a symlink, not owned by OWNER
-# (a uid), writable by group or others".  A directory writable by others
-# passes only when it is root's and sticky (as /tmp): there nobody but the
-# owner of an entry can rename or remove it.  TRUST_WHY says why not.
+# trusted_path PATH OWNER [strict]: PATH is none of "a symlink, not owned
+# by OWNER (a uid), writable by group or others".  A directory writable by
+# others passes only when it is root's and sticky (as /tmp): there nobody
+# but the owner of an entry can rename or remove it; "strict" refuses that
+# too (anyone may still make new entries there).  TRUST_WHY says why not.
 # Looks PATH up in STATS (stat_paths); TRUST_MODE = its st_mode.
 trusted_path() {
     TRUST_WHY=
@@ -1496,8 +1497,9 @@ trusted_path() {
             TRUST_WHY="$1 is a symlink"
         elif [ "$_uid" != "$2" ]; then
             TRUST_WHY="$1 is not owned by uid $2"
-        elif [ $((_m & 18)) != 0 ] &&
-                ! { [ $_t = 4 ] && [ "$_uid" = 0 ] && [ $((_m & 512)) != 0 ]; }; then
+        elif [ $((_m & 18)) != 0 ] && { [ "${3-}" = strict ] ||
+                ! { [ $_t = 4 ] && [ "$_uid" = 0 ] &&
+                    [ $((_m & 512)) != 0 ]; }; }; then
             TRUST_WHY="$1 is writable by group or others"
         fi
         [ -z "$TRUST_WHY" ]

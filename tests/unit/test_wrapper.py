@@ -107,6 +107,14 @@ def sessions(t):
     return s if isinstance(s, list) else [INIT] * s
 
 
+if mode == 'target' and op == 'show' and tid is not None:
+    if tid not in T:
+        fail("can't find the target")
+    print('nop_interval=0\nnop_count=0\nMaxRecvDataSegmentLength=8192')
+    sys.exit(0)
+if mode == 'target' and op == 'show' and 'show_raw' in st:
+    sys.stdout.write(st['show_raw'])     # a recorded listing, verbatim
+    sys.exit(0)
 if mode == 'target' and op == 'show':
     for k in sorted(T, key=int):
         t = T[k]
@@ -212,6 +220,10 @@ elif mode == 'account':
         if tid not in T or user not in A:
             fail("can't find the target or account")
         T[tid]['accounts'].append(user)
+    elif op == 'unbind':
+        if tid not in T or user not in T[tid]['accounts']:
+            fail("can't find the account")
+        T[tid]['accounts'].remove(user)
 else:
     fail('unknown request')
 with open(STATE, 'w') as f:
