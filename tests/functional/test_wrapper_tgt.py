@@ -1,3 +1,17 @@
+# Copyright 2026 cinder-zol developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """The wrapper's target verbs against a real tgtd on 127.0.0.1.
 
 tgtd runs in the foreground with its own control port and its iSCSI portal
@@ -24,7 +38,9 @@ from tests.functional import sshd
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-WRAPPER = os.path.join(REPO, 'tools', 'zfswrapper.sh')
+# ZOL_WRAPPER: judge another script (a saved older version, say).
+WRAPPER = (os.environ.get('ZOL_WRAPPER') or
+           os.path.join(REPO, 'tools', 'zfswrapper.sh'))
 TGTD = '/usr/sbin/tgtd'
 TGTADM = '/usr/sbin/tgtadm'
 DASH = shutil.which('dash') or '/bin/sh'
@@ -453,6 +469,49 @@ class TestWrapperTgt(testtools.TestCase):
         self.assertEqual({}, self.listing())
         self.assertEqual([], os.listdir(os.path.join(self.dir, 'state')))
         self.assertNotEqual(0, self.inq(IQN, (USER, SECRET))[0])
+
+    def test_initiator_name_imitating_a_target_cannot_fool_the_fence(self):
+        """A real initiator whose name carries newlines and listing lines.
+
+        libiscsi sends the name as given (-i); tgtd prints it raw, so the
+        listing shows an invented "Target 9" that takes INIT1's session,
+        listed after it, out of the real target's block (the listing is
+        unchanged afterwards: nothing was unbound or closed).  Before issue 15
+        target-deny reported success and INIT1 stayed connected; now every
+        verb on that target refuses and changes nothing.  (libiscsi sends
+        no alias; tgtd prints "alias: none" after the name.)
+        """
+        self.create()
+        # libiscsi cuts a name at 255 bytes: the shortest imitation.
+        evil = '\n'.join([
+            'iqn.1994-05.org.evil:x', 'Target 9: iqn.2010-10.org.openstack:f',
+            '    I_T nexus information:', '        I_T nexus: 9',
+            '            Initiator: iqn.1994-05.z:z'])
+        self._hold_session(evil)
+        self._wait_for_session('iqn.1994-05.org.evil:x')
+        self._hold_session(INIT1)
+        self._wait_for_session(INIT1)
+        show = self.tgtd.tgtadm('--lld', 'iscsi', '--op', 'show',
+                                '--mode', 'target').stdout
+        self.assertIn('Target 9: iqn.2010-10.org.openstack:f\n', show)
+        rc, _out, err = self.wrapper('target-deny %s %s' % (IQN, INIT1))
+        self.assertEqual(1, rc, err)
+        self.assertIn('ambiguous', err)
+        self.assertIn(INIT1, self._session_initiators())
+        self.assertEqual(show, self.tgtd.tgtadm(
+            '--lld', 'iscsi', '--op', 'show', '--mode', 'target').stdout)
+        rc, _out, err = self.wrapper('target-delete %s' % IQN)
+        self.assertEqual(1, rc, err)
+        self.assertIn('ambiguous', err)
+        self.assertIn(IQN, self.tgtd_targets())
+
+    def _wait_for_session(self, name):
+        deadline = time.monotonic() + 20
+        while name not in self._session_initiators():
+            if time.monotonic() > deadline:
+                self.skipTest('iscsi-perf did not hold a session as %s'
+                              % name)
+            time.sleep(0.2)
 
     def test_raw_show_is_read_only_and_works(self):
         self.create()
