@@ -1,4 +1,18 @@
 #!/bin/sh
+# Copyright 2026 cinder-zol developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 # nonroot-setup.sh - let cinder-zol's key in as a dedicated non-root user
 # (doc/wrapper-install.rst, "As a dedicated non-root user").
 #
@@ -28,8 +42,9 @@ die() {
     exit 1
 }
 
-[ $# -ge 3 ] && [ $# -le 4 ] ||
+if [ $# -lt 3 ] || [ $# -gt 4 ]; then
     die "usage: nonroot-setup.sh USER PARENT PUBKEY_FILE [CONFIG]"
+fi
 user=$1
 parent=$2
 pubkey=$3
@@ -86,22 +101,34 @@ zfs allow -u "$user" "$ZFS_PERMS" "$parent"
 statedir=$(conf_value statedir)
 lockfile=$(conf_value lockfile)
 log=$(conf_value log)
-install -d -o "$user" -g "$user" -m 0700 \
-    "${statedir:-/var/lib/cinder-zol/targets}"
-lockfile=${lockfile:-/run/lock/cinder-zol.lock}
-[ ! -e "$lockfile" ] || chown "$user:$user" "$lockfile"
+statedir=${statedir:-/var/lib/cinder-zol/targets}
+install -d -o "$user" -g "$user" -m 0700 "$statedir"
+# The lock (default STATEDIR/.lock) is the user's own, 0600: the wrapper
+# refuses one that anybody else could open or make first.
+lockfile=${lockfile:-$statedir/.lock}
+if [ -e "$lockfile" ]; then
+    chown "$user:$user" "$lockfile"
+    chmod 0600 "$lockfile"
+fi
 case ${log:-syslog} in
     syslog) ;;
     *) [ -e "$log" ] || install -o "$user" -g "$user" -m 0600 /dev/null "$log"
        chown "$user:$user" "$log" ;;
 esac
 
-# 4. tgtadm, and only tgtadm, as root.
+# 4. tgtadm, and only tgtadm, as root.  sudo logs every command line it
+# allows, and "tgtadm --op new --mode account --password SECRET" carries a
+# CHAP secret (tgtadm takes it no other way): !log_allowed keeps those
+# lines out of syslog, sudo's log file and the audit log; a refused
+# command is still logged.  (The secret stays visible in tgtadm's own argv
+# while it runs: doc/wrapper-install.rst.)
 rules=/etc/sudoers.d/cinder-zol-$user
 cat >"$rules.new" <<EOF
 # Written by cinder-zol's tools/nonroot-setup.sh: the wrapper's user may
 # run tgtadm as root and nothing else (the wrapper decides what to send).
+# Its command lines can carry CHAP secrets: never log or record them.
 Defaults:$user !requiretty, env_reset
+Defaults!$TGTADM !log_allowed, !log_input, !log_output
 $user ALL=(root) NOPASSWD: $TGTADM
 EOF
 chmod 0440 "$rules.new"

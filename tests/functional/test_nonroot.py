@@ -1,3 +1,17 @@
+# Copyright 2026 cinder-zol developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """The non-root ZFS host of doc/wrapper-install.rst, for real.
 
 In the test-bed guest, ``tools/nonroot-setup.sh`` turns a system user into
@@ -37,7 +51,6 @@ tgtadm = /usr/sbin/tgtadm
 dd = /bin/dd
 sudo = /usr/bin/sudo
 statedir = %(statedir)s
-lockfile = /run/lock/cinder-zol-nonroot.lock
 log = %(log)s
 zvol_wait = 30
 """ % {'parent': PARENT, 'statedir': STATEDIR, 'log': LOG}
@@ -72,7 +85,8 @@ class NonRootHostTest(test_export.ExportTestBase):
             known_hosts_file=self.host.known_hosts, strict_host_key=True,
             conn_timeout=20, command_timeout=180)
         self.addCleanup(ex.close)
-        self.use_driver(ex, PARENT, GROUP, san_login=USER)
+        self.use_driver(ex, PARENT, GROUP, san_login=USER,
+                        use_chap_auth=True)
 
     def as_user(self, command):
         """(rc, out, err) of a shell command run as the user in the guest."""
@@ -107,6 +121,20 @@ class NonRootHostTest(test_export.ExportTestBase):
         owner = self.host.admin_ok('stat -c %%U %s/%s'
                                    % (STATEDIR, props['target_iqn']))
         self.assertEqual(USER, owner.strip())
+        # The lock is the user's own, in the statedir, and only sudo's
+        # refusals are logged: the CHAP secret went through sudo's command
+        # line (tgtadm --password) but is in no log of the host.
+        self.assertEqual('%s 600' % USER, self.host.admin_ok(
+            'stat -c "%%U %%a" %s/.lock' % STATEDIR).strip())
+        secret = props['auth_password']
+        rc, out, _err = self.host.admin(
+            '{ journalctl -q --no-pager 2>/dev/null; cat /var/log/auth.log '
+            '/var/log/syslog /var/log/sudo.log 2>/dev/null; } | '
+            'grep -c -F -- %s' % secret)
+        self.assertEqual('0', out.strip())
+        rc, _out, _err = self.host.admin('journalctl -q --no-pager -t sudo '
+                                         '2>/dev/null | grep -q tgtadm')
+        self.assertNotEqual(0, rc, 'sudo logged an allowed tgtadm run')
         self.drv.terminate_connection(vol, {'initiator': test_export.INI})
         self.drv.remove_export(self.ctx, vol)
         self.assertNotIn(props['target_iqn'],
