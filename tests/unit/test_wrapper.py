@@ -1,3 +1,17 @@
+# Copyright 2026 cinder-zol developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """tools/zfswrapper.sh, run with dash against stub binaries.
 
 Each stub records its argv (and, where it matters, its environment) in a
@@ -38,6 +52,7 @@ IQN2 = 'iqn.2010-10.org.openstack:volume-0002'
 INIT1 = 'iqn.1994-05.com.redhat:compute-1'
 INIT2 = 'iqn.1994-05.com.redhat:compute-2'
 SECRET = 'Secret0123456789'
+LIST = 'zfs list -H -p -o name tank/cinder'
 
 # Records argv, environment and stdin; answers from files next to it.
 STUB = """#!/bin/sh
@@ -787,7 +802,7 @@ class TestLogging(WrapperTestCase):
         self.assertRefused('zfs list -H -p tank/cinder;reboot')
         lines = self.w.read_log().splitlines()
         self.assertEqual(2, len(lines))
-        self.assertIn('allowed from 192.0.2.7: zfs list -H -p -o name tank/cinder',
+        self.assertIn('allowed from 192.0.2.7: ' + LIST,
                       lines[0])
         self.assertIn('refused from 192.0.2.7: byte outside the safe set: '
                       'zfs list -H -p tank/cinder?reboot', lines[1])
@@ -808,7 +823,7 @@ class TestLogging(WrapperTestCase):
             self.skipTest('/dev/log belongs to this machine\'s syslog; '
                           'the test needs to stand in for it')
         conf = self._conf_with_log('syslog')
-        rc, _out, err = self.w.run('zfs list -H -p -o name tank/cinder', conf=conf)
+        rc, _out, err = self.w.run(LIST, conf=conf)
         self.assertEqual(126, rc)
         self.assertIn('cannot write the log', err)
         self.assertEqual([], self.w.calls())
@@ -820,15 +835,15 @@ class TestLogging(WrapperTestCase):
             self.skipTest('cannot stand in for syslog at /dev/log: %s' % e)
         self.addCleanup(os.unlink, '/dev/log')
         sock.settimeout(10)
-        rc, _out, err = self.w.run('zfs list -H -p -o name tank/cinder', conf=conf)
+        rc, _out, err = self.w.run(LIST, conf=conf)
         self.assertEqual(0, rc, err)
-        self.assertEqual([['zfs', 'list', '-H', '-p', '-o', 'name', 'tank/cinder']],
+        self.assertEqual([LIST.split()],
                          self.w.calls())
         msg = sock.recv(4096).decode()
         # <PRI>: facility auth (4) * 8 + info (6) = 38
         self.assertTrue(msg.startswith('<38>'), msg)
         self.assertIn('zfswrapper', msg)
-        self.assertIn('allowed from 192.0.2.7: zfs list -H -p -o name tank/cinder',
+        self.assertIn('allowed from 192.0.2.7: ' + LIST,
                       msg)
 
     def test_newlines_cannot_forge_log_lines(self):
@@ -837,7 +852,7 @@ class TestLogging(WrapperTestCase):
 
     def test_unwritable_log_refuses_everything(self):
         conf = self._conf_with_log('/nonexistent/dir/log')
-        rc, _out, err = self.w.run('zfs list -H -p -o name tank/cinder', conf=conf)
+        rc, _out, err = self.w.run(LIST, conf=conf)
         self.assertEqual(126, rc)
         self.assertIn('cannot write the log', err)
         self.assertEqual([], self.w.calls())
@@ -910,7 +925,7 @@ class TestConfig(WrapperTestCase):
     def test_comments_and_blank_lines(self):
         conf = self._conf('\n# c\n   \n' + self._base().replace(
             'parents =', 'parents\t=') + '  # trailing\n')
-        rc, _out, err = self.w.run('zfs list -H -p -o name tank/cinder', conf=conf)
+        rc, _out, err = self.w.run(LIST, conf=conf)
         self.assertEqual(0, rc, err)
 
     def test_usage(self):
@@ -1571,7 +1586,7 @@ class TestSudo(WrapperTestCase):
 
     def test_zfs_does_not_use_sudo(self):
         self.assertPassed('zfs list -H -p -o name tank/cinder')
-        self.assertEqual([['zfs', 'list', '-H', '-p', '-o', 'name', 'tank/cinder']],
+        self.assertEqual([LIST.split()],
                          self.w.calls())
 
 

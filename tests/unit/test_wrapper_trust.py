@@ -1,3 +1,17 @@
+# Copyright 2026 cinder-zol developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Issue 15: what may steer tools/zfswrapper.sh besides the key holder.
 
 Initiator-chosen text in tgtd's listing, the config file and the
@@ -14,7 +28,9 @@ import subprocess
 import tempfile
 
 from tests.unit import test_wrapper as tw
-from tests.unit.test_wrapper import IQN, IQN2, INIT1, INIT2, SECRET
+
+IQN, IQN2, INIT1, INIT2 = tw.IQN, tw.IQN2, tw.INIT1, tw.INIT2
+SECRET = tw.SECRET
 
 OTHER_UID = 4242        # owns nothing on the host: "another local user"
 NOBODY = 65534
@@ -101,7 +117,7 @@ class TestListingAmbiguity(TrustTestCase):
         self.assertFailsClosed('target-create %s tank/cinder/v sn-v chapuser'
                                % IQN, stdin=(SECRET + '\n').encode())
 
-    def test_imitated_target_line_cannot_redirect_a_verb_to_another_target(self):
+    def test_imitated_target_line_cannot_redirect_a_verb_elsewhere(self):
         """A second "Target 1" naming IQN2: delete IQN2 must not hit tid 1.
 
         Before: the first block naming IQN2 won, and target-delete IQN2
@@ -176,7 +192,7 @@ Target 2: iqn.fake
             Thin-provisioning: No
             Backing store type: null
             Backing store path: None
-            Backing store flags: 
+            Backing store flags:{sp}
         LUN: 1
             Type: disk
             SCSI ID: IET     00010001
@@ -190,13 +206,14 @@ Target 2: iqn.fake
             Thin-provisioning: No
             Backing store type: rdwr
             Backing store path: {dev}
-            Backing store flags: 
+            Backing store flags:{sp}
     Account information:
         chapuser
     ACL information:
         ALL
 """
 
+RECORDED = RECORDED.replace('{sp}', ' ')    # tgtd's trailing blank
 RECORDED_CLEAN = RECORDED.replace(
     'Initiator: iqn.1994-05.x:ev alias: y\nTarget 2: iqn.fake\n'
     '    System information: alias: none\n',
