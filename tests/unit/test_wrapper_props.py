@@ -1,3 +1,17 @@
+# Copyright 2026 cinder-zol developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Property: the wrapper runs exactly the commands its protocol allows.
 
 Random argvs, mixtures of the protocol's own words (verbs, options,
@@ -51,7 +65,7 @@ def kind(word, *kinds):
 
 
 def prop(word):
-    """PROP=VALUE that create/clone/snapshot/set may pass; 'zol' or 'native'."""
+    """A PROP=VALUE of create/clone/snapshot/set: 'zol', 'native', None."""
     key, eq, value = word.partition('=')
     if not eq or not key or not value or value.startswith('-') or \
             '=' in value or not re.match(r'[A-Za-z0-9_.:/@,-]+\Z', value):
