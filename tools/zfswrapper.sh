@@ -562,10 +562,12 @@ own_statedir() {
     STATEDIR_OK=yes
 }
 
-# lock: the exclusive lock of every target change.  Nobody else may
-# hold it: the lock file (never a symlink) and its directory belong to
-# the wrapper's user (the directory may be root's), and no other user can
-# open it (mode 0600), so none can pre-create it or hold it open.
+# lock: the exclusive lock of every target change.  Nobody else may hold
+# it: the lock file is no symlink, is the wrapper's user's own and nobody
+# else can open it (0600); it is made with O_EXCL.  Its directory is that
+# user's or root's, writable by nobody else unless root's and sticky (as
+# /run/lock: there a name another user took first is refused at once,
+# never waited on).  The default, STATEDIR/.lock, leaves no such name.
 lock() {
     own_statedir
     _ld=${C_LOCKFILE%/*}
@@ -576,7 +578,7 @@ lock() {
         set +C
     }
     stat_paths "$_ld" "$C_LOCKFILE"
-    trusted_path "$_ld" "$MY_UID" strict || trusted_path "$_ld" 0 strict ||
+    trusted_path "$_ld" "$MY_UID" || trusted_path "$_ld" 0 ||
         fail "refusing lock file $C_LOCKFILE: $TRUST_WHY"
     trusted_path "$C_LOCKFILE" "$MY_UID" && [ -f "$C_LOCKFILE" ] ||
         fail "refusing lock file: ${TRUST_WHY:-$C_LOCKFILE is no file}"

@@ -464,16 +464,29 @@ class TestStateTrust(TrustTestCase):
             os.unlink(lock)
         self.assertEqual([], self.changes())
 
-    def test_lock_file_where_others_could_make_it_first(self):
-        """A world-writable (even sticky) directory: /run/lock, say."""
+    def test_lock_file_another_user_made_first(self):
+        """A world-writable sticky directory (/run/lock): refused at once.
+
+        Before, the wrapper opened and waited on whatever file it found.
+        """
         d = os.path.join(self.w.dir, 'runlock')
         os.makedirs(d)
         os.chmod(d, 0o1777)
-        self.w.configure(lockfile=os.path.join(d, 'cinder-zol.lock'))
+        lock = os.path.join(d, 'cinder-zol.lock')
+        self.w.configure(lockfile=lock)
+        with open(lock, 'w'):
+            pass
+        os.chmod(lock, 0o644)
+        os.chown(lock, OTHER_UID, 0)
         rc, _out, err = self.create()
         self.assertEqual(1, rc, err)
         self.assertIn('lock file', err)
         self.assertEqual([], self.changes())
+        # the wrapper's own, made by itself: used
+        os.unlink(lock)
+        self.created()
+        self.assertEqual((0, 0o100600),
+                         (os.lstat(lock).st_uid, os.lstat(lock).st_mode))
 
     def test_default_lock_file_is_in_the_statedir(self):
         self.w.configure(lockfile=None)
