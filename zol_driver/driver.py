@@ -71,6 +71,16 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     VERSION = '1.2.0'
     CI_WIKI_NAME = 'cinder-zol'
 
+    # Several cinder-volume services of one cluster may drive one ZFS host.
+    # Nothing here needs a lock across them: Cinder's manager already holds
+    # its coordination locks for clone/delete of a source and for snapshot
+    # deletes; every zfs change is one atomic command, named after its own
+    # Cinder object (temporary clone snapshots after their destination);
+    # collecting hidden zvols tolerates a concurrent collector (gone is
+    # done); and the wrapper's host lock serialises target ids, state files
+    # and target-restore, whichever service sends them.
+    SUPPORTS_ACTIVE_ACTIVE = True
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.configuration.append_config_values(options.zol_opts)
