@@ -31,6 +31,7 @@ from cinder.common import constants
 from cinder import exception
 from cinder.i18n import _
 from cinder import interface
+from cinder.objects import fields
 from cinder.volume import driver
 from cinder.volume.drivers.san import san
 from cinder.volume import volume_utils
@@ -569,6 +570,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             'total_volumes': len(zvols),
             'multiattach': True,
             'online_extend_support': True,
+            'consistent_group_snapshot_enabled': True,
             'QoS_support': False,
             'location_info': 'ZFSonLinuxISCSIDriver:%s:%s' % (
                 conf.san_ip, self.zfs.parent),
@@ -783,6 +785,118 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                          reason_not_safe='%s owned by Cinder %s %s' % (
                              kind, kind, owner))
         return entry
+
+    # ---- groups ----------------------------------------------------------
+    # Only consistent-snapshot group types are ours; for every other group
+    # NotImplementedError makes Cinder use its generic per-volume code.
+
+    @staticmethod
+    def _consistent(group):
+        if not volume_utils.is_group_a_cg_snapshot_type(group):
+            raise NotImplementedError()
+
+    def create_group(self, context, group):
+        """Nothing on the host: a group is Cinder's list of volumes."""
+        self._consistent(group)
+        LOG.info('create_group %s (consistent snapshots)', group.id)
+        return {'status': fields.GroupStatus.AVAILABLE}
+
+    def update_group(self, context, group, add_volumes=None,
+                     remove_volumes=None):
+        """Membership is Cinder's alone: nothing changes on the host."""
+        self._consistent(group)
+        return None, None, None
+
+    def delete_group(self, context, group, volumes):
+        """Delete each member; a failure is that member's, not all."""
+        self._consistent(group)
+        updates = []
+        for volume in volumes:
+            try:
+                self.delete_volume(volume)
+                updates.append({'id': volume.id, 'status': 'deleted'})
+            except exception.CinderException as exc:
+                LOG.error('delete_group %(g)s: volume %(v)s: %(e)s',
+                          {'g': group.id, 'v': volume.id, 'e': exc})
+                updates.append({'id': volume.id,
+                                'status': 'error_deleting'})
+        failed = any(u['status'] != 'deleted' for u in updates)
+        return ({'status': fields.GroupStatus.ERROR_DELETING if failed
+                 else fields.GroupStatus.DELETED}, updates)
+
+    def create_group_snapshot(self, context, group_snapshot, snapshots):
+        """One ``zfs snapshot`` of every member: all at the same instant."""
+        self._consistent(group_snapshot)
+        LOG.info('create_group_snapshot %(id)s of %(n)d volumes',
+                 {'id': group_snapshot.id, 'n': len(snapshots)})
+        with self._host_errors():
+            self.zfs.snapshot_many([self._snap(s) for s in snapshots],
+                                   self._owner_props(group_snapshot))
+        return ({'status': fields.GroupSnapshotStatus.AVAILABLE},
+                [{'id': s.id, 'status': fields.SnapshotStatus.AVAILABLE}
+                 for s in snapshots])
+
+    def delete_group_snapshot(self, context, group_snapshot, snapshots):
+        """Each member as delete_snapshot (deferred while it has clones)."""
+        self._consistent(group_snapshot)
+        updates = []
+        for snapshot in snapshots:
+            try:
+                self.delete_snapshot(snapshot)
+                updates.append({'id': snapshot.id,
+                                'status': fields.SnapshotStatus.DELETED})
+            except exception.CinderException as exc:
+                LOG.error('delete_group_snapshot %(g)s: %(s)s: %(e)s',
+                          {'g': group_snapshot.id, 's': snapshot.id,
+                           'e': exc})
+                updates.append({'id': snapshot.id, 'status':
+                                fields.SnapshotStatus.ERROR_DELETING})
+        failed = any(u['status'] != fields.SnapshotStatus.DELETED
+                     for u in updates)
+        return ({'status': fields.GroupSnapshotStatus.ERROR_DELETING
+                 if failed else fields.GroupSnapshotStatus.DELETED},
+                updates)
+
+    def create_group_from_src(self, context, group, volumes,
+                              group_snapshot=None, snapshots=None,
+                              source_group=None, source_vols=None):
+        """Instant clones of a group snapshot or of a group's volumes.
+
+        From a group: one atomic snapshot of all source volumes first, so
+        the new group is as consistent as a group snapshot would be. A
+        failure destroys the clones already made, so nothing is half-made.
+        """
+        self._consistent(group)
+        if group_snapshot is not None:
+            by_id = {s.id: s for s in snapshots}
+            pairs = [(v, self._snap(by_id[v.snapshot_id]), by_id[
+                v.snapshot_id].volume_size) for v in volumes]
+            temporary = []
+        else:
+            by_id = {v.id: v for v in source_vols}
+            pairs = [(v, self.zfs.snapshot_name(
+                by_id[v.source_volid].name, zfs.CLONE_SNAP_PREFIX + v.name),
+                by_id[v.source_volid].size) for v in volumes]
+            temporary = [snap for _v, snap, _size in pairs]
+        LOG.info('create_group_from_src %(id)s: %(n)d clones',
+                 {'id': group.id, 'n': len(pairs)})
+        made = []
+        with self._host_errors():
+            if temporary:
+                self.zfs.snapshot_many(temporary)
+            try:
+                for volume, snap, size in pairs:
+                    _sparse, _bs, props = self._new_props(volume, size)
+                    self.zfs.clone_from(snap, volume.name, props)
+                    made.append(volume)
+            except errors.ZolError:
+                for volume in made:
+                    self.zfs.destroy(volume.name, recursive=True)
+                raise
+            finally:
+                for snap in temporary:
+                    self.zfs.delete_snapshot(snap)
+        return None, [{'id': v.id, 'status': 'available'} for v in volumes]
 
     # ---- migration -----------------------------------------------------
 

@@ -327,6 +327,25 @@ class ZFSHost(object):
         self._run(name, *['zfs', 'snapshot'] + self._prop_args(props) +
                   [self.full(name)])
 
+    def snapshot_many(self, names, props=None):
+        """One ``zfs snapshot`` of several zvols: one transaction.
+
+        Every zvol is under the one parent, so in one pool, which is what
+        ZFS needs to take them atomically (all at the same instant).
+        Resumable: if they all exist already with the same owner, done.
+        """
+        vols = [n.split('@')[0] for n in names]
+        if len(set(vols)) != len(vols):
+            raise errors.ZolError('snapshot of %s' % ', '.join(names),
+                                  'a zvol is named twice')
+        try:
+            self._run(names[0], *['zfs', 'snapshot'] +
+                      self._prop_args(props) +
+                      [self.full(n) for n in names])
+        except errors.DatasetExists:
+            for name in names:
+                self._check_resumable(name, props)
+
     def clone(self, snap, name, props=None):
         """zfs clone [-o ...] vol@snap vol2 (props may set volsize)."""
         self._run(name, *['zfs', 'clone'] + self._prop_args(props) +

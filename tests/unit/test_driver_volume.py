@@ -767,3 +767,120 @@ class ImageCopyErrorsTestCase(DriverTestCase):
                                 self.volume(), mock.Mock(), {'id': 'i'})
         self.assertIn('is missing', str(exc))
         self.assertIn('zvol-read', str(exc))
+
+
+class GroupTestCase(DriverTestCase):
+    """Consistent-snapshot groups; the others fall back to Cinder."""
+
+    def setUp(self):
+        super().setUp()
+        self.cg = mock.patch.object(driver.volume_utils,
+                                    'is_group_a_cg_snapshot_type',
+                                    return_value=True)
+        self.cg.start()
+        self.addCleanup(self.cg.stop)
+        self.group = mock.Mock(id='g1')
+
+    def members(self, n=3):
+        vols = [self.volume(id='00000000-0000-0000-0000-00000000000%d' % i)
+                for i in range(n)]
+        snaps = [self.snapshot(v, id='11111111-0000-0000-0000-00000000000%d'
+                               % i) for i, v in enumerate(vols)]
+        return vols, snaps
+
+    def new(self, key, values):
+        return [self.volume(id='22222222-0000-0000-0000-00000000000%d' % i,
+                            **{key: value}) for i, value in enumerate(values)]
+
+    def test_other_group_types_are_cinders(self):
+        self.cg.stop()
+        with mock.patch.object(driver.volume_utils,
+                               'is_group_a_cg_snapshot_type',
+                               return_value=False):
+            for call in (lambda: self.drv.create_group(self.ctx, self.group),
+                         lambda: self.drv.create_group_snapshot(
+                             self.ctx, self.group, []),
+                         lambda: self.drv.delete_group(self.ctx, self.group,
+                                                       [])):
+                self.assertRaises(NotImplementedError, call)
+        self.cg.start()
+        self.assertEqual([], self.ex.calls)
+
+    def test_group_snapshot_is_one_command(self):
+        vols, snaps = self.members()
+        gs = mock.Mock(id='gs1')
+        model, updates = self.drv.create_group_snapshot(self.ctx, gs, snaps)
+        self.assertEqual(
+            ['zfs snapshot -o zol:cinder_id=gs1 -o zol:managed=yes ' +
+             ' '.join('%s/%s@%s' % (P, v.name, s.name)
+                      for v, s in zip(vols, snaps))], self.ex.calls)
+        self.assertEqual('available', model['status'])
+        self.assertEqual([s.id for s in snaps], [u['id'] for u in updates])
+
+    def test_group_snapshot_resumed_when_all_exist(self):
+        _vols, snaps = self.members(2)
+        self.ex.on('zfs snapshot', err="cannot create snapshots : dataset "
+                   "already exists\n", exit_code=1)
+        self.ex.on('zfs get', out=getout('zol:cinder_id', 'gs1'))
+        self.drv.create_group_snapshot(self.ctx, mock.Mock(id='gs1'), snaps)
+        self.ex.rules = []
+        self.ex.on('zfs snapshot', err="cannot create snapshots : dataset "
+                   "already exists\n", exit_code=1)
+        self.ex.on('zfs get', out=getout('zol:cinder_id', 'other'))
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.create_group_snapshot, self.ctx,
+                          mock.Mock(id='gs1'), snaps)
+
+    def test_group_from_group_snapshot_is_clones(self):
+        vols, snaps = self.members(2)
+        new = self.new('snapshot_id', [s.id for s in snaps])
+        model, updates = self.drv.create_group_from_src(
+            self.ctx, self.group, new, group_snapshot=mock.Mock(),
+            snapshots=snaps)
+        self.assertEqual(['zfs clone'] * 2,
+                         [' '.join(c.split()[:2]) for c in self.ex.calls])
+        for call, v, s, n in zip(self.ex.calls, vols, snaps, new):
+            self.assertTrue(call.endswith('%s/%s@%s %s/%s' % (
+                P, v.name, s.name, P, n.name)), call)
+        self.assertEqual(['available'] * 2, [u['status'] for u in updates])
+
+    def test_group_from_group_snapshots_sources_at_one_instant(self):
+        src, _snaps = self.members(2)
+        new = self.new('source_volid', [v.id for v in src])
+        self.drv.create_group_from_src(self.ctx, self.group, new,
+                                       source_group=mock.Mock(),
+                                       source_vols=src)
+        temps = ['%s/%s@zol-clone-%s' % (P, v.name, n.name)
+                 for v, n in zip(src, new)]
+        self.assertEqual('zfs snapshot ' + ' '.join(temps),
+                         self.ex.calls[0])
+        self.assertEqual(['zfs destroy -d ' + t for t in temps],
+                         self.ex.calls[-2:])
+
+    def test_failed_clone_leaves_nothing_half_made(self):
+        src, _snaps = self.members(3)
+        new = self.new('source_volid', [v.id for v in src])
+        self.ex.on('zfs clone .*%s$' % new[2].name, err='out of space',
+                   exit_code=1)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.create_group_from_src, self.ctx,
+                          self.group, new, source_group=mock.Mock(),
+                          source_vols=src)
+        destroyed = [c.split()[-1] for c in self.ex.commands('zfs destroy')]
+        self.assertEqual(['%s/%s' % (P, n.name) for n in new[:2]] +
+                         ['%s/%s@zol-clone-%s' % (P, v.name, n.name)
+                          for v, n in zip(src, new)], destroyed)
+
+    def test_delete_group_reports_each_member(self):
+        vols, _snaps = self.members(2)
+        self.ex.on('destroy -r %s/%s' % (P, vols[1].name),
+                   err='pool I/O error', exit_code=1)
+        model, updates = self.drv.delete_group(self.ctx, self.group, vols)
+        self.assertEqual('error_deleting', model['status'])
+        self.assertEqual(['deleted', 'error_deleting'],
+                         [u['status'] for u in updates])
+
+    def test_stats_offer_consistent_group_snapshots(self):
+        self.ex.on('zfs list', out=listing(space_row(P, 'filesystem')))
+        pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
+        self.assertTrue(pool['consistent_group_snapshot_enabled'])
