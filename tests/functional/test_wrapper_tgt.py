@@ -283,12 +283,15 @@ class TestWrapperTgt(testtools.TestCase):
         self.assertEqual(0, self.inq(IQN, (USER, SECRET))[0])
 
     def test_two_targets_get_the_lowest_free_tids(self):
+        # (a CHAP user each: tgtd's accounts are global, and the wrapper
+        # refuses one that is bound to another target)
         self.assertEqual('tid=1\n', self.create(IQN, 'vol1'))
-        self.assertEqual('tid=2\n', self.create(IQN2, 'vol2', 'sn-f2'))
+        self.assertEqual('tid=2\n', self.create(IQN2, 'vol2', 'sn-f2',
+                                                user='chapuser2'))
         self.ok('target-delete %s' % IQN)
         self.assertEqual(
             'tid=1\n', self.create('iqn.2010-10.org.openstack:v3', 'vol3',
-                                   'sn-f3'))
+                                   'sn-f3', user='chapuser3'))
 
     def test_chap_secret_change(self):
         self.create()
