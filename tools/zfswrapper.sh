@@ -56,7 +56,7 @@ SSH_FROM=$2
 shift 2
 
 VERSION=1.2.0
-MAX_COMMAND=1024
+MAX_COMMAND=4096
 MAX_WORD=128
 NL='
 '
@@ -411,11 +411,26 @@ zfs_props() {
     ZFS_ARGS_LEFT=$#
 }
 
+# One snapshot, or several of distinct volumes under one parent (one
+# pool): ZFS takes those in one transaction, at one instant (group
+# snapshots).
 zfs_snapshot() {
     zfs_props "$@"
     shift $(($# - ZFS_ARGS_LEFT))
-    [ $# -eq 1 ] || refuse "$VERB: exactly one PARENT/VOL@SNAP expected"
+    [ $# -ge 1 ] || refuse "$VERB: PARENT/VOL@SNAP [PARENT/VOL@SNAP]... expected"
     need_ds "$1" snap
+    _parent=$DS_PARENT
+    _vols=" $DS_VOL "
+    shift
+    for _s in "$@"; do
+        need_ds "$_s" snap
+        [ "$DS_PARENT" = "$_parent" ] ||
+            refuse "$VERB: all snapshots must be under one parent"
+        case $_vols in
+            *" $DS_VOL "*) refuse "$VERB: $DS_VOL is named twice" ;;
+        esac
+        _vols="$_vols$DS_VOL "
+    done
 }
 
 zfs_clone() {
@@ -1475,7 +1490,8 @@ my_uid() {
 # stat_paths PATH...: STATS = one "uid mode-hex path" line per PATH, from
 # one stat(1) that never follows a symlink (paths hold safe bytes only).
 stat_paths() {
-    STATS=$(stat -c '%u %f %n' -- "$@" 2>/dev/null 9>&-) || STATS=
+    # A path that is gone has no line (and so is not trusted).
+    STATS=$(stat -c '%u %f %n' -- "$@" 2>/dev/null 9>&-)
 }
 
 # trusted_path PATH OWNER [strict]: PATH is none of "a symlink, not owned
