@@ -90,6 +90,8 @@ class TestWrapperThroughSSHD(testtools.TestCase):
                 else:
                     open(path, 'a').close()
             os.chown(path, entry.pw_uid, entry.pw_gid)
+        # nobody but the user may open the lock (the wrapper checks)
+        os.chmod(os.path.join(self.w.dir, 'lock'), 0o600)
         for name in ('zfs', 'zpool'):
             env = os.path.join(self.w.dir, 'env.' + name)
             open(env, 'a').close()
@@ -124,7 +126,7 @@ class TestWrapperThroughSSHD(testtools.TestCase):
         self.assertIn('allowed from 127.0.0.1: zfs list', log)
 
     def test_wrapper_runs_as_the_unprivileged_user(self):
-        rc, _out, err = self.ssh('zfs list -H -p tank/cinder')
+        rc, _out, err = self.ssh('zfs list -H -p -o name tank/cinder')
         self.assertEqual(0, rc, err)
         st = os.stat(os.path.join(self.w.dir, 'env.zfs'))
         self.assertEqual(self.uid, st.st_uid)
