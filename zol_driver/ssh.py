@@ -60,7 +60,7 @@ LOG = logging.getLogger(__name__)
 # doc/wrapper-protocol.rst: the words the wrapper accepts.
 SAFE_WORD = re.compile(r'^[A-Za-z0-9_.:/@=,-]+$')
 MAX_WORD = 128
-MAX_COMMAND = 1024
+MAX_COMMAND = 4096
 
 _BUF = 65536
 _POLL = 0.2          # seconds; wakes a blocked read to check deadlines

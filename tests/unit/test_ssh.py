@@ -159,7 +159,7 @@ class JoinArgvTest(testtools.TestCase):
                           ['zfs', 'x' * 129])
         ssh.join_argv(['zfs', 'x' * 128])
         self.assertRaises(ssh.UnsafeArgument, ssh.join_argv,
-                          ['zfs'] + ['abcdefghi'] * 103)
+                          ['zfs'] + ['abcdefghi'] * 410)
 
     def test_refuses_empty_argv(self):
         self.assertRaises(ssh.UnsafeArgument, ssh.join_argv, [])

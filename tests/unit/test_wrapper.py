@@ -272,6 +272,9 @@ LEGITIMATE = [
     'zfs destroy -d tank/cinder/volume-1@snapshot-2',
     'zfs snapshot tank/cinder/volume-1@snapshot-2',
     'zfs snapshot -o zol:cinder_id=abc tank/cinder/volume-1@zol-clone-x',
+    # a group snapshot: several volumes of one parent, one transaction
+    'zfs snapshot -o zol:cinder_id=gs tank/cinder/volume-1@snapshot-a '
+    'tank/cinder/volume-2@snapshot-b tank/cinder/volume-3@snapshot-c',
     'zfs clone tank/cinder/volume-1@snapshot-2 tank/cinder/volume-3',
     'zfs clone -o volsize=2147483648 -o zol:cinder_id=x '
     'tank/cinder/volume-1@s tank/cinder/volume-3',
@@ -397,6 +400,13 @@ HOSTILE = [
     'zfs snapshot tank/cinder@s', 'zfs snapshot -r tank/cinder@s',
     'zfs snapshot tank/x/v@s', 'zfs snapshot tank/cinder/v@s tank/x@s',
     'zfs snapshot -o mountpoint=/x tank/cinder/v@s',
+    # group snapshots: every one a snapshot, one parent, distinct volumes
+    'zfs snapshot tank/cinder/a@s tank2/cinder/sub/b@s',
+    'zfs snapshot tank/cinder/a@s tank/cinder/a@t',
+    'zfs snapshot tank/cinder/a@s tank/cinder/b',
+    'zfs snapshot tank/cinder/a@s tank/cinder/b@s tank/cinder',
+    'zfs snapshot tank/cinder/a@s -o zol:x=y tank/cinder/b@s',
+    'zfs snapshot tank/cinder/a@s tank/cinder/b@s -r',
     'zfs clone tank/cinder/v@s tank/x', 'zfs clone tank/x@s tank/cinder/v',
     'zfs clone -p tank/cinder/v@s tank/cinder/a/b',
     'zfs clone tank/cinder/v@s tank/cinder/w@t',
@@ -541,7 +551,7 @@ HOSTILE = [
     'zvol-write tank/cinder/volume-1@zol-clone-volume-2',
     # sizes
     'zfs list -H -p tank/cinder/' + 'v' * 120,
-    'zfs set ' + 'zol:a=b ' * 128 + 'tank/cinder/v',
+    'zfs set ' + 'zol:a=b ' * 512 + 'tank/cinder/v',
 ]
 
 
@@ -683,10 +693,10 @@ class TestAllowList(WrapperTestCase):
         self.assertPassed('zfs list -H -p -o name ' + word)
         self.assertIn('longer than 128', self.assertRefused(
             'zfs list -H -p -o name ' + word + 'v'))
-        cmd = 'zfs set ' + 'zol:a=b ' * 125 + 'tank/cinder/v'
+        cmd = 'zfs set ' + 'zol:a=b ' * 509 + 'tank/cinder/v'
         self.assertLessEqual(len(cmd), ssh.MAX_COMMAND)
         self.assertPassed(cmd)
-        self.assertIn('longer than 1024',
+        self.assertIn('longer than 4096',
                       self.assertRefused(cmd + ' zol:a=b' * 2))
 
     def test_no_command_is_refused(self):

@@ -122,8 +122,13 @@ def zfs_allowed(sub, args):
                                 or (args[0] == '-d' and
                                     kind(args[1], 'snap'))))
     if sub == 'snapshot':
+        # one, or several of distinct volumes under one parent (groups)
         r = options(args, props)
-        return bool(r and len(r[1]) == 1 and kind(r[1][0], 'snap'))
+        if not r or not r[1] or not all(kind(w, 'snap') for w in r[1]):
+            return False
+        found = [dataset(w)[1:] for w in r[1]]
+        return (len({p for p, _v in found}) == 1 and
+                len(set(found)) == len(found))
     if sub == 'clone':
         r = options(args, props)
         return bool(r and len(r[1]) == 2 and kind(r[1][0], 'snap') and
@@ -162,7 +167,7 @@ def zfs_allowed(sub, args):
 def allowed(words):
     """Does doc/wrapper-protocol.rst allow running this argv?"""
     line = ' '.join(words)
-    if not words or len(line) > 1024 or not SAFE.match(line.replace(' ', '')
+    if not words or len(line) > 4096 or not SAFE.match(line.replace(' ', '')
                                                        or '!'):
         return False
     for w in words:
