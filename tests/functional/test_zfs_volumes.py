@@ -22,6 +22,7 @@ use the admin key: dd patterns into /dev/zvol/... and sha256sum them.
 
 import itertools
 import os
+from unittest import mock
 import uuid
 
 from cinder import context
@@ -271,6 +272,47 @@ class ZFSVolumesTestCase(testtools.TestCase):
         self.drv.delete_snapshot(snap)
         for v in (copy, from_snap2):
             self.drv.delete_volume(v)
+        self.assertEqual([], self.left())
+
+    def test_group_snapshot_is_one_command_and_groups_clone_from_it(self):
+        cg = mock.patch.object(driver.volume_utils,
+                               'is_group_a_cg_snapshot_type',
+                               return_value=True)
+        cg.start()
+        self.addCleanup(cg.stop)
+        vols = [self.volume() for _ in range(3)]
+        for i, v in enumerate(vols):
+            self.drv.create_volume(v)
+            self.write(v, 0x40 + i)
+        sums = self.sums(vols)
+        snaps = [self.snapshot(v) for v in vols]
+        gs = fake_snapshot.fake_snapshot_obj(self.ctx, id=str(uuid.uuid4()))
+        _r, n = self.trips(self.drv.create_group_snapshot, self.ctx, gs,
+                           snaps)
+        self.assertEqual(1, n, 'a group snapshot is one zfs snapshot')
+        for v, s in zip(vols, snaps):
+            self.assertEqual(gs.id, self.get('%s@%s' % (v.name, s.name),
+                                             'zol:cinder_id')['zol:cinder_id'])
+        # one transaction: the snapshots share their creation txg
+        txgs = {self.get('%s@%s' % (v.name, s.name), 'createtxg')[
+            'createtxg'] for v, s in zip(vols, snaps)}
+        self.assertEqual(1, len(txgs), txgs)
+        group = mock.Mock(id='g')
+        from_gs = [self.volume() for _ in vols]
+        for v, s in zip(from_gs, snaps):
+            v.snapshot_id = s.id
+        self.drv.create_group_from_src(self.ctx, group, from_gs,
+                                       group_snapshot=gs, snapshots=snaps)
+        from_group = [self.volume() for _ in vols]
+        for v, src in zip(from_group, vols):
+            v.source_volid = src.id
+        self.drv.create_group_from_src(self.ctx, group, from_group,
+                                       source_group=group, source_vols=vols)
+        got = self.sums(from_gs + from_group)
+        self.assertEqual([sums[v.name] for v in vols] * 2,
+                         [got[v.name] for v in from_gs + from_group])
+        self.drv.delete_group_snapshot(self.ctx, gs, snaps)
+        self.drv.delete_group(self.ctx, group, vols + from_gs + from_group)
         self.assertEqual([], self.left())
 
     def test_failed_clone_leaves_no_temporary_snapshot(self):
