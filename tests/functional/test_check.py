@@ -122,7 +122,6 @@ zpool = {dir}/bin/zpool
 tgtadm = {dir}/bin/tgtadm
 dd = /bin/dd
 statedir = {dir}/work/state
-lockfile = {dir}/work/lock
 log = {dir}/work/wrapper.log
 zvol_root = {dir}/zvol
 zvol_allow_files = yes
@@ -272,8 +271,9 @@ class StubHostCheckTestCase(testtools.TestCase):
         state = self.host.tgtd()
         self.assertEqual({}, state['targets'])
         self.assertEqual({}, state['accounts'])
-        self.assertEqual([], os.listdir(os.path.join(self.host.dir, 'work',
-                                                     'state')))
+        # no state file is left; the host lock (STATEDIR/.lock) stays
+        self.assertEqual(['.lock'], os.listdir(os.path.join(
+            self.host.dir, 'work', 'state')))
 
     def test_tgtd_down(self):
         self.host.set_tgtd({'targets': {}, 'accounts': {}, 'down': True})
