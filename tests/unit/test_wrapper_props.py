@@ -21,8 +21,8 @@ wrapper.  ``allowed`` below is the grammar of doc/wrapper-protocol.rst,
 "ZFS commands the driver sends", written again from the document (not from
 the script): whatever the wrapper runs must be allowed by it, and whatever
 it allows must run, unchanged.  Derandomized, so CI sees the same examples
-every run; 1000 examples, about 10 s (less than a second each for the
-stubs).
+every run; 500 examples, about 5 s here (30 s on a host this busy: keep
+it small).
 """
 
 import re
@@ -247,7 +247,7 @@ commands = st.one_of(
 
 class TestProtocolProperty(tw.WrapperTestCase):
 
-    @settings(max_examples=1000, deadline=None, derandomize=True,
+    @settings(max_examples=500, deadline=None, derandomize=True,
               database=None)
     @given(commands)
     def test_runs_exactly_what_the_protocol_allows(self, argv):
