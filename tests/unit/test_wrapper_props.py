@@ -21,8 +21,7 @@ wrapper.  ``allowed`` below is the grammar of doc/wrapper-protocol.rst,
 "ZFS commands the driver sends", written again from the document (not from
 the script): whatever the wrapper runs must be allowed by it, and whatever
 it allows must run, unchanged.  Derandomized, so CI sees the same examples
-every run; 500 examples, about 5 s here (30 s on a host this busy: keep
-it small).
+every run; 500 examples: 5 s on a quiet host, 15-20 s on a busy one.
 """
 
 import re
