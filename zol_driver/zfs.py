@@ -367,11 +367,6 @@ class ZFSHost(object):
         if args:
             self._run(name, *['zfs', 'set'] + args + [self.full(name)])
 
-    def inherit(self, name, prop):
-        if not prop.startswith('zol:'):
-            raise errors.ZolError(prop, 'only zol: properties are inherited')
-        self._run(name, 'zfs', 'inherit', prop, self.full(name))
-
     def get(self, name, props):
         """{prop: value} of one dataset (None: the parent), parsed.
 

@@ -454,9 +454,9 @@ class TestWrapperTgt(testtools.TestCase):
         self.assertIn('session', err)
         self.assertEqual(0, self.inq(IQN, (USER, SECRET))[0])
         # I/O keeps commands in flight: a forced delete alone would fail.
-        started = time.monotonic()
+        # The initiator still running afterwards shows the delete did not
+        # wait for it to stop.
         self.ok('target-delete %s' % IQN)
-        self.assertLess(time.monotonic() - started, 15)
         self.assertNotIn(IQN, self.listing())
         self.assertIsNone(perf.poll(), 'the initiator gave up by itself')
         show = self.tgtd.tgtadm('--lld', 'iscsi', '--op', 'show',

@@ -245,13 +245,6 @@ class CommandsTestCase(testtools.TestCase):
         self.assertEqual(['zfs set volsize=2048 zol:managed=no '
                           'tank/cinder/v'], self.ex.calls)
 
-    def test_inherit_only_user_properties(self):
-        self.assertRaises(errors.ZolError, self.host.inherit, 'v',
-                          'compression')
-        self.host.inherit('v', 'zol:managed')
-        self.assertEqual(['zfs inherit zol:managed tank/cinder/v'],
-                         self.ex.calls)
-
     def test_extend_aligns(self):
         self.host.extend('v', 10000, blocksize=8192)
         self.assertEqual(['zfs set volsize=16384 tank/cinder/v'],
