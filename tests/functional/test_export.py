@@ -105,6 +105,8 @@ class ExportTestBase(testtools.TestCase):
         conf = configuration.Configuration(driver.driver.volume_opts,
                                            config_group=group)
         self.drv = driver.ZFSonLinuxISCSIDriver(configuration=conf)
+        # the test bed's waits are those of software emulation (testbed)
+        settings.setdefault('zol_export_timeout', 120)
         settings.update(san_ip=self.host.host, zol_parent_dataset=parent,
                         target_ip_address=self.host.iscsi_ip,
                         target_port=self.host.iscsi_port)

@@ -110,7 +110,8 @@ class ZFSVolumesTestCase(testtools.TestCase):
         self.drv = driver.ZFSonLinuxISCSIDriver(configuration=conf)
         self.cfg.config(group=GROUP, san_ip=self.host.host,
                         zol_parent_dataset=self.parent,
-                        volume_backend_name='zolfunc')
+                        volume_backend_name='zolfunc',
+                        zol_export_timeout=120)   # emulated host's waits
         self.drv.executor = self.ex
         self.drv.zfs = zfs.ZFSHost(self.ex, self.parent, busy_retries=3,
                                    busy_interval=0.2)
