@@ -106,13 +106,17 @@ class CinderAIOFixture(fixtures.Fixture):
     backend: dict of option -> value, or a list of 'key = value' lines,
     for the [zol] backend section. defaults: the same for [DEFAULT], e.g.
     {'backend_stats_polling_interval': 10}; they replace the AIO's values
-    (cinder-aio start --default-conf).
+    (cinder-aio start --default-conf). volume_services: 1 (cinder-volume,
+    host aio) or more, in one cluster (cinder-volume-1, host aio-1, ...;
+    .volume_services maps each name to its host@backend).
     """
 
-    def __init__(self, backend, keep=None, debug=False, defaults=None):
+    def __init__(self, backend, keep=None, debug=False, defaults=None,
+                 volume_services=1):
         super().__init__()
         self.backend_lines = self._lines(backend)
         self.default_lines = self._lines(defaults or [])
+        self.n_volume_services = volume_services
         self.keep = (os.environ.get("ZOL_AIO_KEEP") == "1"
                      if keep is None else keep)
         self.debug = debug
@@ -148,6 +152,8 @@ class CinderAIOFixture(fixtures.Fixture):
             args += ["--default-conf", files[1]]
         if self.debug:
             args.append("--debug")
+        if self.n_volume_services != 1:
+            args += ["--volume-services", str(self.n_volume_services)]
         t0 = time.monotonic()
         try:
             rc, out, err = run_aio(*args, timeout=START_TIMEOUT, check=False)
@@ -165,6 +171,18 @@ class CinderAIOFixture(fixtures.Fixture):
                              % (rc, err.strip()[-6000:]))
         self.env = json.loads(run_aio("env", "--json")[1])
         self.client = make_client(self.env)
+        self.volume_services = dict(
+            item.split("=", 1) for item in
+            self.env.get("ZOL_AIO_VOLUME_SERVICES", "").split(",") if item)
+
+    def kill_service(self, name):
+        """kill -9 a cinder-volume service (its process group)."""
+        run_aio("kill-service", name, timeout=60)
+
+    def start_service(self, name, timeout=600):
+        """Start it again; returns once it serves RPC (after its cleanup)."""
+        run_aio("start-service", name, "--timeout", str(timeout),
+                timeout=timeout + 60)
 
     def client_for(self, api_version, service_roles=None):
         """Another client: another microversion, or a service's requests."""
