@@ -115,6 +115,10 @@ class CinderAIOFixture(fixtures.Fixture):
                  volume_services=1):
         super().__init__()
         self.backend_lines = self._lines(backend)
+        if not any(ln.split('=')[0].strip() == 'zol_export_timeout'
+                   for ln in self.backend_lines):
+            # the test bed is emulated: its waits are long (testbed)
+            self.backend_lines.append('zol_export_timeout = 120')
         self.default_lines = self._lines(defaults or [])
         self.n_volume_services = volume_services
         self.keep = (os.environ.get("ZOL_AIO_KEEP") == "1"
