@@ -63,7 +63,7 @@ bed makes itself with raw tgtadm on the source zvols (tids 900+, CHAP).
 Why the number of repetitions is enough: a non-atomic group snapshot is
 three ``zfs snapshot`` commands, each ~0.2 s on this emulated host, so
 its member snapshots are >= 0.2 s apart. The writer's rate is printed: in
-the recorded runs 35-51 writes/s, i.e. 7-10 writes (two to three full
+the recorded runs 30-51 writes/s, i.e. 6-10 writes (two to three full
 rounds) in 0.2 s, which moves a later member's counter at least 2 away
 from an earlier one's: every single non-atomic snapshot fails the check,
 deterministically rather than by chance (the negative control shows it on
