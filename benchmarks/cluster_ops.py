@@ -38,6 +38,7 @@ Writes benchmarks/results/cluster_ops-<time>.json and prints a table.
 """
 
 import argparse
+import collections
 import concurrent.futures
 import json
 import os
@@ -130,9 +131,11 @@ class Run(object):
             creates[name] = sum(
                 1 for line in self.aio.log_since(name, offsets[name])
                 if CREATE_LINE.search(line))
+        kinds = collections.Counter(re.sub(r"[0-9a-f-]{36}|req-\S+", "*",
+                                           e)[:200] for e in errors)
         return {"parallel": parallel, "cycles": cycles, "wall_s": wall,
                 "cycles_per_s": len(times) / wall, "errors": len(errors),
-                "error_samples": errors[:5],
+                "error_kinds": dict(kinds),
                 "cycle_s_median": statistics.median(times) if times else None,
                 "cycle_s_max": max(times) if times else None,
                 "creates_by_service": creates}
@@ -181,6 +184,9 @@ def main():
         try:
             log("AIO with %d volume service(s) up in %.0f s: %s"
                 % (n, aio.start_seconds, aio.volume_services))
+            # Cinder's default quota (10 volumes) would refuse level 32
+            aio.client.quotas.update(aio.env["OS_PROJECT_ID"], volumes=-1,
+                                     gigabytes=-1, snapshots=-1)
             run = Run(aio, args.timeout)
             rows = []
             for level in [int(x) for x in args.parallel.split(",")]:
@@ -188,9 +194,11 @@ def main():
                 rows.append(run.level(level, cycles))
                 r = rows[-1]
                 log("%d service(s), %2d parallel: %d cycles in %.0f s = "
-                    "%.3f cycles/s, %d errors, creates by service %s"
+                    "%.3f cycles/s, %d errors, creates by service %s%s"
                     % (n, level, cycles, r["wall_s"], r["cycles_per_s"],
-                       r["errors"], r["creates_by_service"]))
+                       r["errors"], r["creates_by_service"],
+                       "".join("\n    %dx %s" % (c, k) for k, c in
+                               r["error_kinds"].items())))
             report["runs"].append({"volume_services": n,
                                    "hosts": aio.volume_services,
                                    "levels": rows,
