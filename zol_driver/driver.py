@@ -28,9 +28,11 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 
 from cinder.common import constants
+from cinder import context
 from cinder import exception
 from cinder.i18n import _
 from cinder import interface
+from cinder import objects
 from cinder.objects import fields
 from cinder.volume import driver
 from cinder.volume.drivers.san import san
@@ -526,7 +528,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         back, and targets start-up could not make are made again.
         """
         try:
-            lost = self.targets.lost()
+            listing = self.targets.listing()
+            lost = self.targets.lost(listing)
             if lost:
                 LOG.warning('ZFS host %(h)s no longer serves %(n)d '
                             'persisted target(s) (rebooted, or tgtd '
@@ -539,6 +542,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 self._pending.pop(iqn, None)
                 LOG.info('re-created target %s that start-up could not '
                          'restore', iqn)
+            self._drop_orphans(self.targets.idle(listing))
         except errors.ZolError as exc:
             self._down_reason = _('targets cannot be restored: %s') % exc
             LOG.error('ZFS host %(h)s: %(r)s; the backend reports down',
@@ -546,6 +550,38 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                        'r': self._down_reason})
             return
         self._down_reason = None
+
+    def _drop_orphans(self, idle):
+        """Remove targets of available volumes: what a dead attach left.
+
+        A cinder-volume killed between create_export and the end of the
+        attach leaves a target that no detach will ever remove (Cinder
+        deletes the reserved attachment without asking the volume
+        service). A volume that is ``available`` and not migrating has no
+        business being exported; an attach in flight has already moved it
+        to ``reserved``/``attaching``. Volumes Cinder does not know by
+        that name (renamed through _name_id, other tools) are left alone.
+        """
+        if not idle:
+            return
+        ctxt = context.get_admin_context()
+        prefix = CONF.volume_name_template % ''
+        for iqn, name in sorted(idle.items()):
+            if not name.startswith(prefix):
+                continue
+            try:
+                vol = objects.Volume.get_by_id(ctxt, name[len(prefix):])
+            except Exception as exc:   # not found, or no database here
+                LOG.debug('target %(iqn)s: volume not looked up: %(e)s',
+                          {'iqn': iqn, 'e': exc})
+                continue
+            if vol.status != 'available' or vol.migration_status not in (
+                    None, 'success', 'error'):
+                continue
+            LOG.warning('removing target %(iqn)s of available volume '
+                        '%(id)s: left by an attach that did not finish',
+                        {'iqn': iqn, 'id': vol.id})
+            self.targets.delete(iqn)
 
     def _pool_stats(self, backend, parent, zvols):
         """One pool's stats; thin support follows the default.

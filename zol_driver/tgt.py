@@ -414,13 +414,29 @@ class TgtTargets(object):
         """{iqn: TargetInfo} of every target tgtd or the host knows."""
         return parse_target_list(self._run('target-list', 'target-list'))
 
-    def lost(self):
-        """IQNs the host persisted but tgtd does not serve (one listing).
+    @staticmethod
+    def lost(listing):
+        """IQNs the host persisted but tgtd does not serve.
 
         What a ZFS-host reboot or a tgtd restart took away.
         """
-        return sorted(i for i, t in self.listing().items()
+        return sorted(i for i, t in listing.items()
                       if t.persisted and t.tid is None)
+
+    def idle(self, listing):
+        """{iqn: volume name} of this backend's live targets no one uses.
+
+        Targets under our prefix, backed by a zvol under our parent, with
+        no session: the ones an attach that died halfway may have left.
+        """
+        result = {}
+        for iqn, info in listing.items():
+            name = iqn[len(self.prefix):]
+            if (iqn.startswith(self.prefix) and info.tid is not None and
+                    not info.sessions and info.lun and
+                    info.lun.endswith('/%s/%s' % (self.parent, name))):
+                result[iqn] = name
+        return result
 
     def exists(self, iqn):
         info = self.listing().get(iqn)

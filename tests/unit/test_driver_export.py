@@ -15,6 +15,8 @@
 """The driver's export half on a recording executor: argvs, round trips,
 model updates and connection info as Cinder and os-brick read them."""
 
+from unittest import mock
+
 from cinder import exception
 from cinder import objects
 from cinder.tests.unit import fake_volume
@@ -22,6 +24,7 @@ from cinder.tests.unit import fake_volume
 from tests.unit import test_driver_volume
 from tests.unit import test_tgt
 from tests.unit import test_zfs
+from zol_driver import driver
 from zol_driver import errors
 from zol_driver import tgt
 from zol_driver import zfs
@@ -393,6 +396,56 @@ class EnsureExportTestCase(ExportTestCase):
         self.ex.on('^target-list', out='')
         self.drv.get_volume_stats(refresh=True)
         self.assertEqual(1, self.ex.calls.count('target-restore'))
+
+
+class OrphanTargetTestCase(ExportTestCase):
+    """A cinder-volume killed mid-attach leaves a target nobody removes."""
+
+    def stats_with_targets(self, volumes, sessions=0):
+        self.ex.on('zfs list', out=test_zfs.listing(test_zfs.space_row(
+            P, 'filesystem', used=1, avail=GiB)))
+        self.ex.on('^target-list', out=''.join(
+            '%s%s tid=%d lun=/dev/zvol/%s/%s persisted=yes sessions=%d\n'
+            % (PREFIX, v.name, i + 1, P, v.name, sessions)
+            for i, v in enumerate(volumes)) +
+            'iqn.other:x tid=9 lun=/dev/zvol/other/x persisted=no '
+            'sessions=0\n')
+        by_id = {v.id: v for v in volumes}
+        with mock.patch.object(driver.objects.Volume, 'get_by_id',
+                               side_effect=lambda ctx, i: by_id[i]):
+            self.drv.get_volume_stats(refresh=True)
+        return self.ex.commands('target-delete')
+
+    def volumes(self, **statuses):
+        vols = []
+        for i, (status, migration) in enumerate(statuses.values()):
+            vol = fake_volume.fake_volume_obj(
+                self.ctx, id='00000000-0000-0000-0000-%012d' % i,
+                status=status, migration_status=migration)
+            vols.append(vol)
+        return vols
+
+    def test_target_of_an_available_volume_is_removed(self):
+        vols = self.volumes(a=('available', None), b=('in-use', None),
+                            c=('reserved', None), d=('attaching', None),
+                            e=('available', 'migrating'))
+        self.assertEqual(['target-delete %s%s' % (PREFIX, vols[0].name)],
+                         self.stats_with_targets(vols))
+
+    def test_a_target_in_use_is_never_removed(self):
+        vols = self.volumes(a=('available', None))
+        self.assertEqual([], self.stats_with_targets(vols, sessions=1))
+
+    def test_unknown_volumes_are_left_alone(self):
+        self.ex.on('zfs list', out=test_zfs.listing(test_zfs.space_row(
+            P, 'filesystem', used=1, avail=GiB)))
+        self.ex.on('^target-list', out='%svolume-x tid=1 lun=/dev/zvol/%s/'
+                   'volume-x persisted=yes sessions=0\n' % (PREFIX, P))
+        with mock.patch.object(driver.objects.Volume, 'get_by_id',
+                               side_effect=exception.VolumeNotFound(
+                                   volume_id='x')):
+            self.drv.get_volume_stats(refresh=True)
+        self.assertEqual([], self.ex.commands('target-delete'))
 
 
 class ResizeTestCase(ExportTestCase):
