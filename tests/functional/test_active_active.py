@@ -82,7 +82,9 @@ STATE_DIR = "/var/lib/cinder-zol/targets"
 # An attach whose service died never answers: the API gives up after
 # rpc_response_timeout (120 s in the AIO); 60 s is still ample for a
 # create_export under TCG while the batch runs.
-DEFAULTS = {"rpc_response_timeout": 60}
+# stats every 10 s: the driver's stats period removes what a killed
+# attach left (a target of an available volume)
+DEFAULTS = {"rpc_response_timeout": 60, "backend_stats_polling_interval": 10}
 # The batch: chains of dependent operations, all chains in parallel.
 # Operations per chain: attach 9, clone 5, snaps 6, tree 6 -> 40 in all.
 MIX = ("attach", "attach", "clone", "clone", "snaps", "tree")
@@ -534,6 +536,11 @@ class ActiveActiveTest(testtools.TestCase):
             self.count("detach")
             nova.attachments.delete(att.id)
         self.wait(c, "volume", vol, "available")
+        # a target the killed attach made goes within a stats period or two
+        deadline = time.monotonic() + 120
+        while vol in str(pd.parse_targets(self.host.targets())) and \
+                time.monotonic() < deadline:
+            time.sleep(5)
         self.check_host_matches_records("killed in an attach, rolled back")
         # the volume attaches and carries data again
         att, conn = self.attach(nova, vol, ini)
