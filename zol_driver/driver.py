@@ -91,8 +91,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self.executor = None
         self.zfs = None
         self.targets = None
-        self._pending = {}
-        self._down_reason = None
+        self._pending = {}          # {iqn: Export} start-up could not make
+        self._down_reason = None    # why stats report the backend down
 
     @staticmethod
     def get_driver_options():
@@ -117,8 +117,6 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self.zfs = zfs.ZFSHost(self.executor, parent,
                                busy_retries=conf.zol_busy_retries)
         self.targets = tgt.TgtTargets(self.executor, conf)
-        self._pending = {}          # {iqn: Export} start-up could not make
-        self._down_reason = None
 
     def check_for_setup_error(self):
         """The parent must exist, be a filesystem and answer via the wrapper.
