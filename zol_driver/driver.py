@@ -71,7 +71,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 version); delete, export and image-copy edges of issue 14
     """
 
-    VERSION = '1.2.0'
+    VERSION = version.RELEASE
     CI_WIKI_NAME = 'cinder-zol'
 
     # Several cinder-volume services of one cluster may drive one ZFS host.
@@ -844,17 +844,27 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     def delete_group(self, context, group, volumes):
         """Delete each member; a failure is that member's, not all."""
         self._consistent(group)
+        return self._delete_members(group, volumes, self.delete_volume)
+
+    @staticmethod
+    def _delete_members(owner, members, delete):
+        """(model update, member updates) of a group or group snapshot.
+
+        Groups, group snapshots and their members share the strings
+        'deleted' and 'error_deleting'.
+        """
         updates = []
-        for volume in volumes:
+        for member in members:
+            status = fields.GroupStatus.DELETED
             try:
-                self.delete_volume(volume)
-                updates.append({'id': volume.id, 'status': 'deleted'})
+                delete(member)
             except exception.CinderException as exc:
-                LOG.error('delete_group %(g)s: volume %(v)s: %(e)s',
-                          {'g': group.id, 'v': volume.id, 'e': exc})
-                updates.append({'id': volume.id,
-                                'status': 'error_deleting'})
-        failed = any(u['status'] != 'deleted' for u in updates)
+                LOG.error('deleting %(m)s of %(o)s: %(e)s',
+                          {'m': member.id, 'o': owner.id, 'e': exc})
+                status = fields.GroupStatus.ERROR_DELETING
+            updates.append({'id': member.id, 'status': status})
+        failed = any(u['status'] != fields.GroupStatus.DELETED
+                     for u in updates)
         return ({'status': fields.GroupStatus.ERROR_DELETING if failed
                  else fields.GroupStatus.DELETED}, updates)
 
@@ -873,23 +883,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     def delete_group_snapshot(self, context, group_snapshot, snapshots):
         """Each member as delete_snapshot (deferred while it has clones)."""
         self._consistent(group_snapshot)
-        updates = []
-        for snapshot in snapshots:
-            try:
-                self.delete_snapshot(snapshot)
-                updates.append({'id': snapshot.id,
-                                'status': fields.SnapshotStatus.DELETED})
-            except exception.CinderException as exc:
-                LOG.error('delete_group_snapshot %(g)s: %(s)s: %(e)s',
-                          {'g': group_snapshot.id, 's': snapshot.id,
-                           'e': exc})
-                updates.append({'id': snapshot.id, 'status':
-                                fields.SnapshotStatus.ERROR_DELETING})
-        failed = any(u['status'] != fields.SnapshotStatus.DELETED
-                     for u in updates)
-        return ({'status': fields.GroupSnapshotStatus.ERROR_DELETING
-                 if failed else fields.GroupSnapshotStatus.DELETED},
-                updates)
+        return self._delete_members(group_snapshot, snapshots,
+                                    self.delete_snapshot)
 
     def create_group_from_src(self, context, group, volumes,
                               group_snapshot=None, snapshots=None,

@@ -367,21 +367,23 @@ class ZFSHost(object):
         if args:
             self._run(name, *['zfs', 'set'] + args + [self.full(name)])
 
+    def _get_rows(self, name, props):
+        """[(prop, value, source)] of one dataset (None: the parent)."""
+        target = self.parent if name is None else self.full(name)
+        out = self._run(name or self.parent, 'zfs', 'get', '-H', '-p', '-o',
+                        'property,value,source', ','.join(props), target)
+        return [tuple(parts) for parts in
+                (line.split('\t') for line in out.splitlines())
+                if len(parts) == 3]
+
     def get(self, name, props):
         """{prop: value} of one dataset (None: the parent), parsed.
 
         zol: user properties count only where set locally: a snapshot
         inherits its zvol's, which would otherwise claim it.
         """
-        target = self.parent if name is None else self.full(name)
-        out = self._run(name or self.parent, 'zfs', 'get', '-H', '-p', '-o',
-                        'property,value,source', ','.join(props), target)
         result = dict.fromkeys(props)
-        for line in out.splitlines():
-            parts = line.split('\t')
-            if len(parts) != 3:
-                continue
-            prop, value, source = parts
+        for prop, value, source in self._get_rows(name, props):
             if prop.startswith('zol:') and source != 'local':
                 continue
             result[prop] = _parse_value(prop, value)
@@ -561,15 +563,8 @@ class ZFSHost(object):
 
     def local_props(self, name, props):
         """{prop: value} of the native props set locally on name."""
-        out = self._run(name, 'zfs', 'get', '-H', '-p', '-o',
-                        'property,value,source', ','.join(sorted(props)),
-                        self.full(name))
-        result = {}
-        for line in out.splitlines():
-            parts = line.split('\t')
-            if len(parts) == 3 and parts[2] == 'local':
-                result[parts[0]] = parts[1]
-        return result
+        return {prop: value for prop, value, source in
+                self._get_rows(name, sorted(props)) if source == 'local'}
 
     def revert_by_clone(self, snap, props):
         """Revert a zvol to snap when ZFS refuses a rollback.
