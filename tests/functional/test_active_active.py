@@ -72,9 +72,7 @@ from testtools import content
 from testtools import matchers
 
 from tests.functional import cinder_aio
-from tests.functional import test_cinder_e2e
 from tests.functional import test_production_day as pd
-from tests.functional import testbed
 
 NOVA_API = "3.44"
 PREFIX = "aa-"                     # names of this class's volumes
@@ -107,15 +105,8 @@ class ActiveActiveTest(testtools.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.host = testbed.get_host()          # SkipTest when unavailable
-        cls.datasets_before = set(cls.host.zfs_names())
-        cls.targets_before = set(pd.parse_targets(cls.host.targets()))
+        pd.start_aio_on_test_bed(cls, defaults=DEFAULTS, volume_services=2)
         cls.files_before = cls._state_files(cls.host)
-        cls.aio = cinder_aio.CinderAIOFixture(
-            test_cinder_e2e.backend_conf(cls.host), defaults=DEFAULTS,
-            volume_services=2)
-        cls.aio.setUp()                        # SkipTest when unavailable
-        cls.addClassCleanup(cls.aio.cleanUp)
         cls.admin = cls.aio.client
         cls.services = sorted(cls.aio.volume_services)
         cls.ops = collections.Counter()        # operation -> times issued

@@ -108,9 +108,7 @@ from testtools import content
 from testtools import matchers
 
 from tests.functional import cinder_aio
-from tests.functional import test_cinder_e2e
 from tests.functional import test_production_day as pday
-from tests.functional import testbed
 
 BACKEND = "zol"
 GROUP_API = "3.71"         # groups 3.13, group snapshots / from-src 3.14
@@ -269,13 +267,7 @@ class GroupsTest(testtools.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.host = testbed.get_host()          # SkipTest when unavailable
-        cls.datasets_before = set(cls.host.zfs_names())
-        cls.targets_before = set(pday.parse_targets(cls.host.targets()))
-        cls.aio = cinder_aio.CinderAIOFixture(
-            test_cinder_e2e.backend_conf(cls.host))
-        cls.aio.setUp()                        # SkipTest when unavailable
-        cls.addClassCleanup(cls.aio.cleanUp)
+        pday.start_aio_on_test_bed(cls)
         cls.admin = cls.aio.client_for(GROUP_API)
         cls.nova = cls.aio.client_for(NOVA_API, ["service"])
         cls.groups = []           # ids, for the cleanup after a failure

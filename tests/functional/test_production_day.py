@@ -131,6 +131,20 @@ def parse_targets(text):
 
 # ------------------------------------------------------- iSCSI initiators
 
+def start_aio_on_test_bed(cls, **aio_kwargs):
+    """cls.host, what it held before, and cls.aio serving it (setUpClass).
+
+    Raises SkipTest, saying why, when the test bed or the AIO is missing.
+    """
+    cls.host = testbed.get_host()
+    cls.datasets_before = set(cls.host.zfs_names())
+    cls.targets_before = set(parse_targets(cls.host.targets()))
+    cls.aio = cinder_aio.CinderAIOFixture(
+        test_cinder_e2e.backend_conf(cls.host), **aio_kwargs)
+    cls.aio.setUp()
+    cls.addClassCleanup(cls.aio.cleanUp)
+
+
 def _run(argv, env=None, timeout=120):
     try:
         p = subprocess.run(argv, capture_output=True, text=True, env=env,
@@ -254,13 +268,7 @@ class ProductionDayTest(testtools.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.host = testbed.get_host()          # SkipTest when unavailable
-        cls.datasets_before = set(cls.host.zfs_names())
-        cls.targets_before = set(parse_targets(cls.host.targets()))
-        cls.aio = cinder_aio.CinderAIOFixture(
-            test_cinder_e2e.backend_conf(cls.host), defaults=STATS_EVERY_10S)
-        cls.aio.setUp()                        # SkipTest when unavailable
-        cls.addClassCleanup(cls.aio.cleanUp)
+        start_aio_on_test_bed(cls, defaults=STATS_EVERY_10S)
         cls.admin = cls.aio.client
         cls.nova = cls.aio.client_for(NOVA_API, ["service"])
         # An operator's force detach: Cinder would ask Nova whether the
@@ -503,13 +511,21 @@ class ProductionDayTest(testtools.TestCase):
                                 "too (the target leaked: it holds the zvol "
                                 "open, so the volume cannot be deleted)")
 
-    def test_c_force_detach_without_connector(self):
+    def attach_a_again(self):
+        """Volume A attached as I1 with step a's data: (vol, att, conn, iqn).
+
+        A target the step leaves behind is removed at its cleanup.
+        """
         vol = self.volume("A")
         self.settle(vol)
         att, conn = self.attach(vol, I1, "pd-compute-1", self.servers["S1"])
         iqn = conn["target_iqn"]
         self.addCleanup(self.remove_leftover_target, vol, iqn)
         self.pattern_a(conn)
+        return vol, att, conn, iqn
+
+    def test_c_force_detach_without_connector(self):
+        vol, att, conn, iqn = self.attach_a_again()
         self.expect_io(conn, I1, "read -P 0xa1 0 1M",
                        what="attached again: step a's data")
         self.force_detach(vol, att)
@@ -598,12 +614,7 @@ class ProductionDayTest(testtools.TestCase):
                            % (what, initiator))
 
     def test_e_zfs_host_reboot_with_cinder_volume_running(self):
-        vol = self.volume("A")
-        self.settle(vol)
-        att, conn = self.attach(vol, I1, "pd-compute-1", self.servers["S1"])
-        iqn = conn["target_iqn"]
-        self.addCleanup(self.remove_leftover_target, vol, iqn)
-        self.pattern_a(conn)
+        vol, att, conn, iqn = self.attach_a_again()
         self.expect_io(conn, I1, "write -P 0xe5 1M 1M", "read -P 0xe5 1M 1M",
                        what="before the reboot")
         # only the driver may bring the target back: the test bed's
