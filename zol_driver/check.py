@@ -51,6 +51,7 @@ import paramiko
 from zol_driver import errors
 from zol_driver import options
 from zol_driver import ssh
+from zol_driver import validation
 from zol_driver import version
 from zol_driver import zfs
 
@@ -90,7 +91,8 @@ cinder_opts = [
     cfg.ListOpt('target_secondary_ip_addresses', default=[]),
     cfg.PortOpt('target_port', default=3260),
     cfg.BoolOpt('use_chap_auth', default=False),
-    cfg.StrOpt('max_over_subscription_ratio', default='20.0'),
+    cfg.StrOpt('max_over_subscription_ratio', default='20.0',
+               regex=validation.RATIO_PATTERN),
     cfg.IntOpt('reserved_percentage', default=0, min=0, max=100),
 ]
 
@@ -374,8 +376,8 @@ class Checker(object):
 
     def check_options(self):
         problems = (self._option_typos() + self._option_driver() +
-                    self._option_ssh() + self._option_zfs() +
-                    self._option_target())
+                    [(p.status, p.detail, p.fix)
+                     for p in validation.problems(self.s)])
         for status, detail, fix in problems:
             self.add('options', status, detail, fix)
         if not any(p[0] == FAIL for p in problems):
@@ -404,87 +406,6 @@ class Checker(object):
             found.append((WARN, 'volume_backend_name is not set',
                           'Set volume_backend_name = %s so volume types can '
                           'select this backend.' % s.backend))
-        return found
-
-    def _option_ssh(self):
-        s, found = self.s, []
-        if not s.san_ip:
-            found.append((FAIL, 'san_ip is not set',
-                          'Set san_ip to the ZFS host\'s address.'))
-        if not s.san_private_key and not s.san_password:
-            found.append((FAIL, 'neither san_private_key nor san_password '
-                          'is set', 'Set san_private_key to the driver\'s '
-                          'private key (doc/deployment.rst).'))
-        elif s.san_password:
-            found.append((WARN, 'san_password is set: a password login is '
-                          'not confined to the wrapper (only a key line in '
-                          'authorized_keys can force the command)',
-                          'Use san_private_key with a restricted '
-                          'authorized_keys line and remove san_password.'))
-        if s.ssh_min_pool_conn > s.ssh_max_pool_conn:
-            found.append((WARN, 'ssh_min_pool_conn (%d) > ssh_max_pool_conn '
-                          '(%d)' % (s.ssh_min_pool_conn, s.ssh_max_pool_conn),
-                          'Lower ssh_min_pool_conn.'))
-        if not s.zol_ssh_strict_host_key:
-            found.append((WARN, 'zol_ssh_strict_host_key = False: an unknown '
-                          'host key is trusted on first use',
-                          'Pin the host key in %s and set '
-                          'zol_ssh_strict_host_key = True.'
-                          % s.zol_ssh_known_hosts_file))
-        return found
-
-    def _option_zfs(self):
-        s, found = self.s, []
-        parent = s.zol_parent_dataset or ''
-        if not zfs.valid_parent(parent):
-            found.append((FAIL, 'zol_parent_dataset %r is not a valid '
-                          'dataset name' % parent,
-                          'Use a dataset such as tank/cinder (letters, '
-                          'digits, _ . : - and /).'))
-        elif '/' not in parent:
-            found.append((FAIL, 'zol_parent_dataset %s is a pool root'
-                          % parent, 'Use a dedicated child dataset, e.g. '
-                          'zfs create %s/cinder.' % parent))
-        if s.zol_volblocksize and not _valid_blocksize(s.zol_volblocksize):
-            found.append((FAIL, 'zol_volblocksize %r is not a power of two '
-                          'from 4K to 128K' % s.zol_volblocksize,
-                          'Use e.g. 16K (doc/deployment.rst, '
-                          '"volblocksize").'))
-        if s.zol_compression and not zfs.valid_value(s.zol_compression):
-            found.append((FAIL, 'zol_compression %r has characters ZFS and '
-                          'the wrapper refuse' % s.zol_compression,
-                          'Use e.g. lz4, zstd or off.'))
-        allowed = sorted(zfs.MUTABLE_PROPS - {'compression'})
-        for key, value in sorted((s.zol_zvol_properties or {}).items()):
-            if key not in allowed or not zfs.valid_value(value):
-                found.append((FAIL, 'zol_zvol_properties: %s:%s is not '
-                              'allowed' % (key, value),
-                              'Allowed keys: %s (compression has its own '
-                              'option).' % ', '.join(allowed)))
-        ratio = str(s.max_over_subscription_ratio)
-        if ratio != 'auto':
-            try:
-                bad = float(ratio) < 1
-            except ValueError:
-                bad = True
-            if bad:
-                found.append((FAIL, 'max_over_subscription_ratio %r is '
-                              'neither "auto" nor a number >= 1' % ratio,
-                              'Use e.g. 20.0 or auto.'))
-        return found
-
-    def _option_target(self):
-        s, found = self.s, []
-        iqn = '%svolume-%s' % (s.target_prefix, '0' * 36)
-        if not (s.target_prefix or '').startswith(('iqn.', 'eui.', 'naa.')):
-            found.append((FAIL, 'target_prefix %r is not an IQN prefix'
-                          % s.target_prefix, 'Use e.g. '
-                          'iqn.2010-10.org.openstack:'))
-        elif not ssh.SAFE_WORD.match(iqn) or len(iqn) > ssh.MAX_WORD:
-            found.append((FAIL, 'target_prefix %r makes IQNs the wrapper '
-                          'refuses' % s.target_prefix,
-                          'Use only letters, digits and . : - in at most '
-                          '%d characters.' % (ssh.MAX_WORD - 43)))
         return found
 
     # ----------------------------------------------------- credentials
@@ -931,14 +852,6 @@ class Checker(object):
 
 
 # ---------------------------------------------------------------- helpers
-
-def _valid_blocksize(value):
-    try:
-        size = zfs.parse_size(value)
-    except ValueError:
-        return False
-    return 4096 <= size <= 131072 and not size & (size - 1)
-
 
 def _encrypted(exc):
     """paramiko or cryptography saying the key needs a passphrase."""

@@ -43,6 +43,7 @@ from zol_driver import image_transfer
 from zol_driver import options
 from zol_driver import ssh
 from zol_driver import tgt
+from zol_driver import validation
 from zol_driver import version
 from zol_driver import zfs
 
@@ -175,65 +176,19 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                  {'v': out.splitlines()[0], 'h': host})
 
     def _checked_options(self):
-        """Refuse options the wrapper or ZFS would refuse later; the parent.
+        """Refuse what the wrapper, ZFS or Cinder would refuse later.
 
-        The parent may not be a pool's root dataset: Cinder would then share
-        the pool's namespace and free space with everything else on it, and
-        hidden zvols of deleted volumes would sit beside the operator's own
-        datasets. A dedicated child (with its own quota if wanted) keeps
-        this backend's space and names to itself.
+        The rules are validation's, shared with cinder-zol-check: a failure
+        stops the set-up, a warning is logged. Returns the parent.
         """
-        conf = self.configuration
-        parent = conf.zol_parent_dataset or ''
-        if not zfs.valid_parent(parent):
-            raise exception.InvalidConfigurationValue(
-                option='zol_parent_dataset', value=parent)
-        if '/' not in parent:
-            raise exception.InvalidConfigurationValue(
-                option='zol_parent_dataset',
-                value='%s (a pool root; use a child such as %s/cinder)'
-                % (parent, parent))
-        if not conf.san_ip:
-            raise exception.InvalidConfigurationValue(option='san_ip',
-                                                      value=conf.san_ip)
-        if conf.zol_volblocksize:
-            self._blocksize(conf.zol_volblocksize, 'zol_volblocksize')
-        if conf.zol_compression:
-            self._prop_value('compression', conf.zol_compression,
-                             'zol_compression')
-        for key, value in (conf.zol_zvol_properties or {}).items():
-            if key not in zfs.MUTABLE_PROPS or key == 'compression':
+        for problem in validation.problems(self.configuration):
+            if problem.failed:
                 raise exception.InvalidConfigurationValue(
-                    option='zol_zvol_properties', value=key)
-            self._prop_value(key, value, 'zol_zvol_properties')
-        try:
-            volume_utils.get_max_over_subscription_ratio(
-                conf.max_over_subscription_ratio, supports_auto=True)
-        except (ValueError, exception.CinderException):
-            raise exception.InvalidConfigurationValue(
-                option='max_over_subscription_ratio',
-                value=conf.max_over_subscription_ratio)
-        return parent
-
-    @staticmethod
-    def _blocksize(value, where):
-        """'16K' -> 16384; a power of two from 4K to 128K, or refuse."""
-        try:
-            size = zfs.parse_size(value)
-        except ValueError:
-            size = 0
-        if size < 4096 or size > 131072 or size & (size - 1):
-            raise exception.InvalidConfigurationValue(option=where,
-                                                      value=value)
-        return size
-
-    @staticmethod
-    def _prop_value(key, value, where):
-        """A property value the wrapper accepts (its safe character set)."""
-        if not zfs.valid_value(value):
-            raise exception.InvalidConfigurationValue(
-                option=where, value='%s=%s' % (key, value))
-        return str(value)
+                    message=_('%(detail)s. Fix: %(fix)s')
+                    % {'detail': problem.detail, 'fix': problem.fix})
+            LOG.warning('%(detail)s. Fix: %(fix)s',
+                        {'detail': problem.detail, 'fix': problem.fix})
+        return self.configuration.zol_parent_dataset
 
     # ------------------------------------------------------------------
     # Volume half (zfs.ZFSHost)
@@ -291,13 +246,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 props[key] = value
         return bool(sparse), blocksize, props
 
-    def _spec_blocksize(self, value):
+    @staticmethod
+    def _spec_blocksize(value):
         try:
-            return self._blocksize(value, 'zol:volblocksize')
-        except exception.InvalidConfigurationValue:
-            raise exception.InvalidInput(
-                reason=_('volblocksize %s is not a power of two from 4K to '
-                         '128K') % value)
+            return validation.parse_blocksize(value)
+        except ValueError as exc:
+            raise exception.InvalidInput(reason=str(exc))
 
     def _new_props(self, volume, src_size=None):
         """-o properties of a new zvol or clone, owner included."""

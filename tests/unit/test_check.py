@@ -392,7 +392,7 @@ class CheckTestCase(testtools.TestCase):
             'volume_driver': 'cinder.volume.drivers.lvm.LVMVolumeDriver',
             'zol_volblocksize': '3K', 'zol_parent_dataset': 'tank',
             'zol_zvol_properties': 'mountpoint:/x',
-            'max_over_subscription_ratio': 'lots',
+            'max_over_subscription_ratio': '0.5',
             'target_prefix': 'volumes:', 'san_password': 'pw',
             'target_ip_address': None})
         rc, checks = self.results('--backend', 'zfs1',
@@ -407,6 +407,26 @@ class CheckTestCase(testtools.TestCase):
             self.assertIn(needle, text)
         self.assertNotIn('pw', [c['detail'] for c in checks])
         self.assertNotIn('target_ip_address', text)
+        # As in cinder-volume, a value outside Cinder's regex is not read.
+        self.options = {'max_over_subscription_ratio': 'lots'}
+        rc, checks = self.results()
+        self.assertEqual(1, rc)
+        self.assertEqual(['fail'], self.status(
+            checks, 'option max_over_subscription_ratio'))
+
+    def test_ratio_cinder_volume_refuses_is_a_failure(self):
+        """cinder-volume cannot read these ratios: the check may not pass."""
+        for ratio in ('1e3', 'nan', 'inf', '-1', '0.5'):
+            self.options['max_over_subscription_ratio'] = ratio
+            rc, checks = self.results()
+            self.assertEqual(1, rc, ratio)
+            self.assertIn('max_over_subscription_ratio', ' '.join(
+                c['check'] + ' ' + c['detail'] for c in checks
+                if c['status'] == 'fail'), ratio)
+        for ratio in ('auto', '1', '20.0', '1.5'):
+            self.options['max_over_subscription_ratio'] = ratio
+            rc, checks = self.results()
+            self.assertEqual(0, rc, (ratio, checks))
 
     def test_unset_portal_is_the_zfs_host(self):
         """As the driver: san_ip, not Cinder's my_ip default."""
@@ -491,3 +511,5 @@ class DeclaredOptionsTestCase(testtools.TestCase):
                              mine.name)
             self.assertEqual(getattr(cinder_opt.type, 'min', None),
                              getattr(mine.type, 'min', None), mine.name)
+            self.assertEqual(getattr(cinder_opt.type, 'regex', None),
+                             getattr(mine.type, 'regex', None), mine.name)

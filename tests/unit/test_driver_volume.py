@@ -111,12 +111,18 @@ class SetupTestCase(DriverTestCase):
                  ({'zol_zvol_properties': {'mountpoint': '/'}},
                   'zol_zvol_properties'),
                  ({'max_over_subscription_ratio': '0.5'},
-                  'max_over_subscription_ratio')]
+                  'max_over_subscription_ratio'),
+                 ({'target_prefix': 'volumes:'}, 'target_prefix'),
+                 ({'target_prefix': 'iqn.x:' + 'a' * 90}, 'target_prefix'),
+                 ({'san_private_key': '', 'san_password': ''},
+                  'san_private_key')]
         for override, word in cases:
             self.cfg.config(group=GROUP, zol_parent_dataset=P,
                             san_ip='192.0.2.10', zol_volblocksize=None,
                             zol_compression=None, zol_zvol_properties={},
-                            max_over_subscription_ratio='20.0')
+                            max_over_subscription_ratio='20.0',
+                            target_prefix='iqn.2010-10.org.openstack:',
+                            san_private_key='/k')
             self.set(**override)
             exc = self.assertRaises(exception.InvalidConfigurationValue,
                                     self._setup)
