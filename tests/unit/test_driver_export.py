@@ -21,9 +21,7 @@ from cinder import exception
 from cinder import objects
 from cinder.tests.unit import fake_volume
 
-from tests.unit import test_driver_volume
-from tests.unit import test_tgt
-from tests.unit import test_zfs
+from tests.unit import fakes
 from zol_driver import driver
 from zol_driver import errors
 from zol_driver import tgt
@@ -35,14 +33,14 @@ P = 'tank/cinder'
 PREFIX = 'iqn.2010-10.org.openstack:'
 INI = 'iqn.1993-08.org.debian:01:abcdef'
 INI2 = 'iqn.1993-08.org.debian:01:fedcba'
-SECRET = test_tgt.SECRET
+SECRET = fakes.SECRET
 
 
-class ExportTestCase(test_driver_volume.DriverTestCase):
+class ExportTestCase(fakes.DriverTestCase):
 
     def setUp(self):
         super().setUp()
-        self.ex = test_tgt.Recorder()
+        self.ex = fakes.Recorder()
         self.drv.executor = self.drv.zfs.executor = self.ex
         self.set(target_ip_address='192.0.2.20', target_port=3260)
         self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration,
@@ -76,7 +74,7 @@ class ExportTestCase(test_driver_volume.DriverTestCase):
         return vol
 
 
-class PortalDefaultTestCase(test_driver_volume.DriverTestCase):
+class PortalDefaultTestCase(fakes.DriverTestCase):
 
     def test_portal_defaults_to_the_zfs_host_not_my_ip(self):
         self.ex.on('^target-create ', out='tid=3\n')
@@ -365,7 +363,7 @@ class EnsureExportTestCase(ExportTestCase):
         for vol in vols:
             self.drv.ensure_export(self.ctx, vol)   # no exception
         self.assertEqual(['target-restore'], self.ex.calls)
-        self.ex.on('zfs list', out=test_zfs.listing(test_zfs.space_row(
+        self.ex.on('zfs list', out=fakes.listing(fakes.space_row(
             P, 'filesystem', used=1, avail=GiB)))
         self.ex.on('^target-list', raises=errors.TransportError(
             'ZFS host', 'refused'), times=2)
@@ -382,7 +380,7 @@ class EnsureExportTestCase(ExportTestCase):
 
     def test_stats_restore_what_a_host_reboot_took(self):
         vols = self.volumes(2)
-        self.ex.on('zfs list', out=test_zfs.listing(test_zfs.space_row(
+        self.ex.on('zfs list', out=fakes.listing(fakes.space_row(
             P, 'filesystem', used=1, avail=GiB)))
         self.ex.on('^target-list', out=''.join(
             '%s%s tid=- lun=- persisted=yes sessions=0\n' % (PREFIX, v.name)
@@ -402,7 +400,7 @@ class OrphanTargetTestCase(ExportTestCase):
     """A cinder-volume killed mid-attach leaves a target nobody removes."""
 
     def stats_with_targets(self, volumes, sessions=0):
-        self.ex.on('zfs list', out=test_zfs.listing(test_zfs.space_row(
+        self.ex.on('zfs list', out=fakes.listing(fakes.space_row(
             P, 'filesystem', used=1, avail=GiB)))
         self.ex.on('^target-list', out=''.join(
             '%s%s tid=%d lun=/dev/zvol/%s/%s persisted=yes sessions=%d\n'
@@ -437,7 +435,7 @@ class OrphanTargetTestCase(ExportTestCase):
         self.assertEqual([], self.stats_with_targets(vols, sessions=1))
 
     def test_unknown_volumes_are_left_alone(self):
-        self.ex.on('zfs list', out=test_zfs.listing(test_zfs.space_row(
+        self.ex.on('zfs list', out=fakes.listing(fakes.space_row(
             P, 'filesystem', used=1, avail=GiB)))
         self.ex.on('^target-list', out='%svolume-x tid=1 lun=/dev/zvol/%s/'
                    'volume-x persisted=yes sessions=0\n' % (PREFIX, P))

@@ -17,70 +17,21 @@
 import logging
 from unittest import mock
 
-from cinder import context
 from cinder import exception
-from cinder.tests.unit import fake_snapshot
-from cinder.tests.unit import fake_volume
-from cinder.volume import configuration
 import fixtures
-from oslo_config import cfg
-from oslo_config import fixture as config_fixture
-import testtools
 
-from tests.unit import test_zfs
-from tests.unit.test_zfs import FakeExecutor
-from tests.unit.test_zfs import getout
-from tests.unit.test_zfs import listing
-from tests.unit.test_zfs import space_row
+from tests.unit import fakes
+from tests.unit.fakes import DriverTestCase
+from tests.unit.fakes import getout
+from tests.unit.fakes import listing
+from tests.unit.fakes import space_row
+from tests.unit.fakes import verbs
 from zol_driver import driver
-from zol_driver import tgt
 from zol_driver import zfs
 
-P = 'tank/cinder'
-GROUP = 'zol_unit'
+P = fakes.P
+GROUP = fakes.GROUP
 GiB = zfs.GiB
-
-
-def verbs(calls):
-    """'zfs destroy', 'target-delete': the verb of each recorded call."""
-    return [c.split()[0] if c.startswith('target-') else
-            ' '.join(c.split()[:2]) for c in calls]
-
-
-class DriverTestCase(testtools.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.cfg = self.useFixture(config_fixture.Config(cfg.CONF))
-        conf = configuration.Configuration(driver.driver.volume_opts,
-                                           config_group=GROUP)
-        self.drv = driver.ZFSonLinuxISCSIDriver(configuration=conf)
-        self.set(san_ip='192.0.2.10', san_private_key='/k',
-                 zol_parent_dataset=P, volume_backend_name='zolbe')
-        self.ex = FakeExecutor()
-        self.drv.executor = self.ex
-        self.drv.zfs = zfs.ZFSHost(self.ex, P, busy_retries=2,
-                                   busy_interval=0)
-        self.drv.zfs.garbage_suspected = False
-        self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration,
-                                          sleep=lambda _s: None)
-        self.ctx = context.get_admin_context()
-
-    def set(self, **kw):
-        for key, value in kw.items():
-            self.cfg.config(group=GROUP, **{key: value})
-
-    def volume(self, size=1, specs=None, **kw):
-        vol = fake_volume.fake_volume_obj(self.ctx, size=size, **kw)
-        if specs is not None:
-            vol.volume_type = fake_volume.fake_volume_type_obj(
-                self.ctx, extra_specs=specs)
-        return vol
-
-    def snapshot(self, vol, **kw):
-        kw.setdefault('volume_size', vol.size)
-        return fake_snapshot.fake_snapshot_obj(
-            self.ctx, volume=vol, volume_id=vol.id, **kw)
 
 
 class SetupTestCase(DriverTestCase):
@@ -242,12 +193,12 @@ class CreateDeleteTestCase(DriverTestCase):
 
     def test_create_volume_resumes_own_interrupted_create(self):
         vol = self.volume()
-        self.ex.on('zfs create', err=test_zfs.EXISTS % 'x', exit_code=1)
+        self.ex.on('zfs create', err=fakes.EXISTS % 'x', exit_code=1)
         self.ex.on('zfs get', out='zol:cinder_id\t%s\tlocal\n' % vol.id)
         self.drv.create_volume(vol)
 
     def test_create_volume_someone_elses_fails(self):
-        self.ex.on('zfs create', err=test_zfs.EXISTS % 'x', exit_code=1)
+        self.ex.on('zfs create', err=fakes.EXISTS % 'x', exit_code=1)
         self.ex.on('zfs get', out='zol:cinder_id\tother\tlocal\n')
         self.assertRaises(exception.VolumeBackendAPIException,
                           self.drv.create_volume, self.volume())
@@ -259,25 +210,25 @@ class CreateDeleteTestCase(DriverTestCase):
                          self.ex.calls)
 
     def test_delete_gone_volume_succeeds(self):
-        self.ex.on('destroy', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.ex.on('destroy', err=fakes.NOT_FOUND % 'x', exit_code=1)
         self.drv.delete_volume(self.volume())
 
     def test_delete_gone_clone_drops_its_temporary_snapshot(self):
         vol = self.volume(source_volid='src-id')
-        self.ex.on('destroy -r', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.ex.on('destroy -r', err=fakes.NOT_FOUND % 'x', exit_code=1)
         self.drv.delete_volume(vol)
         self.assertEqual('zfs destroy -d %s/volume-src-id@zol-clone-%s'
                          % (P, vol.name), self.ex.calls[-1])
 
     def test_delete_volume_with_clones_hides(self):
         vol = self.volume()
-        self.ex.on('destroy', err=test_zfs.CLONES % ('x', 'y'), exit_code=1)
+        self.ex.on('destroy', err=fakes.CLONES % ('x', 'y'), exit_code=1)
         self.drv.delete_volume(vol)
         self.assertIn('zfs rename %s/%s %s/zol-deleted-%s'
                       % (P, vol.name, P, vol.name), self.ex.calls)
 
     def test_delete_busy_volume(self):
-        self.ex.on('destroy', err=test_zfs.BUSY % 'x', exit_code=1)
+        self.ex.on('destroy', err=fakes.BUSY % 'x', exit_code=1)
         vol = self.volume()
         exc = self.assertRaises(exception.VolumeIsBusy,
                                 self.drv.delete_volume, vol)
@@ -287,7 +238,7 @@ class CreateDeleteTestCase(DriverTestCase):
 
     def test_delete_volume_with_a_leaked_target(self):
         """remove_export skipped or failed: tgtd holds the zvol open."""
-        self.ex.on('destroy', err=test_zfs.BUSY % 'x', exit_code=1, times=1)
+        self.ex.on('destroy', err=fakes.BUSY % 'x', exit_code=1, times=1)
         vol = self.volume()
         vol.provider_location = '192.0.2.20:3260,3 %s 1' % (
             'iqn.2010-10.org.openstack:' + vol.name)
@@ -298,7 +249,7 @@ class CreateDeleteTestCase(DriverTestCase):
              'zfs destroy -r %s/%s' % (P, vol.name)], self.ex.calls)
 
     def test_hidden_volume_loses_its_target_first(self):
-        self.ex.on('destroy', err=test_zfs.CLONES % ('x', 'y'), exit_code=1)
+        self.ex.on('destroy', err=fakes.CLONES % ('x', 'y'), exit_code=1)
         vol = self.volume()
         self.drv.delete_volume(vol)
         self.assertEqual(['zfs destroy', 'target-delete', 'zfs rename'],
@@ -334,13 +285,13 @@ class SnapshotCloneTestCase(DriverTestCase):
         vol = self.volume()
         snap = self.snapshot(vol)
         self.drv.delete_snapshot(snap)
-        self.ex.on('destroy', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.ex.on('destroy', err=fakes.NOT_FOUND % 'x', exit_code=1)
         self.drv.delete_snapshot(snap)
         self.assertEqual(['zfs destroy -d %s/%s@%s'
                           % (P, vol.name, snap.name)] * 2, self.ex.calls)
 
     def test_delete_busy_snapshot(self):
-        self.ex.on('destroy', err=test_zfs.BUSY % 'x', exit_code=1)
+        self.ex.on('destroy', err=fakes.BUSY % 'x', exit_code=1)
         vol = self.volume()
         self.assertRaises(exception.SnapshotIsBusy,
                           self.drv.delete_snapshot, self.snapshot(vol))
@@ -408,7 +359,7 @@ class SnapshotCloneTestCase(DriverTestCase):
     def test_revert_refused_when_newer_foreign_snapshots(self):
         vol = self.volume()
         snap = self.snapshot(vol)
-        self.ex.on('rollback', err=test_zfs.NEWER % (
+        self.ex.on('rollback', err=fakes.NEWER % (
             'x@a', '%s/%s@zol-clone-volume-9\n%s/%s@manual' % (
                 P, vol.name, P, vol.name)), exit_code=1)
         exc = self.assertRaises(exception.VolumeBackendAPIException,
@@ -422,7 +373,7 @@ class SnapshotCloneTestCase(DriverTestCase):
     def _blocked_revert(self, size=1):
         vol = self.volume(size=size)
         snap = self.snapshot(vol, volume_size=1)
-        self.ex.on('rollback', err=test_zfs.NEWER % (
+        self.ex.on('rollback', err=fakes.NEWER % (
             'x@a', '%s/%s@zol-clone-volume-9\n%s/%s@snapshot-old' % (
                 P, vol.name, P, vol.name)), exit_code=1)
         self.ex.on('zfs get', out=getout('compression', 'zstd',
@@ -586,11 +537,11 @@ class ManageTestCase(DriverTestCase):
 
     def test_failed_lookup_is_not_an_error_in_the_log(self):
         log = self.useFixture(fixtures.FakeLogger(level=logging.ERROR))
-        self.ex.on('zfs get', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.ex.on('zfs get', err=fakes.NOT_FOUND % 'x', exit_code=1)
         self.assertRaises(exception.ManageExistingInvalidReference,
                           self.drv.manage_existing_get_size, self.volume(),
                           {'source-name': 'nothing'})
-        self.ex.on('zfs set', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.ex.on('zfs set', err=fakes.NOT_FOUND % 'x', exit_code=1)
         self.drv.unmanage(self.volume())
         self.assertEqual('', log.output)
 
@@ -618,7 +569,7 @@ class ManageTestCase(DriverTestCase):
 
     def test_manage_missing_or_filesystem(self):
         vol = self.volume()
-        self.ex.on('zfs get', err=test_zfs.NOT_FOUND % 'x', exit_code=1,
+        self.ex.on('zfs get', err=fakes.NOT_FOUND % 'x', exit_code=1,
                    times=1)
         self.ex.on('zfs get', out='type\tfilesystem\tlocal\n')
         for _i in range(2):
@@ -641,8 +592,8 @@ class ManageTestCase(DriverTestCase):
                          self.ex.calls)
 
     def test_unmanage_gone(self):
-        self.ex.on('zfs set', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
-        self.ex.on('zfs list', err=test_zfs.NOT_FOUND % 'x', exit_code=1)
+        self.ex.on('zfs set', err=fakes.NOT_FOUND % 'x', exit_code=1)
+        self.ex.on('zfs list', err=fakes.NOT_FOUND % 'x', exit_code=1)
         self.drv.unmanage(self.volume())
 
     def test_manage_snapshot(self):

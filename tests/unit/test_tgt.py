@@ -22,7 +22,8 @@ from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import testtools
 
-from tests.unit import test_zfs
+from tests.unit import fakes
+from tests.unit.fakes import Recorder
 from zol_driver import errors
 from zol_driver import tgt
 
@@ -32,21 +33,7 @@ VOL = 'volume-0b7d8f5e-2a36-4f8a-9d44-4a1f2b3c4d5e'
 VID = '0b7d8f5e-2a36-4f8a-9d44-4a1f2b3c4d5e'
 IQN = PREFIX + VOL
 INI = 'iqn.1993-08.org.debian:01:abcdef'
-SECRET = 'Abcdefgh12345678'
-
-
-class Recorder(test_zfs.FakeExecutor):
-    """FakeExecutor that also records what went to stdin."""
-
-    def __init__(self):
-        super().__init__()
-        self.inputs = []
-
-    def __call__(self, *argv, check_exit_code=True, process_input=None,
-                 deadline=None):
-        self.inputs.append(process_input)
-        return super().__call__(*argv, check_exit_code=check_exit_code,
-                                deadline=deadline)
+SECRET = fakes.SECRET
 
 
 def conf(**kw):

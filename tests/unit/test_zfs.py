@@ -14,98 +14,22 @@
 
 """zol_driver.zfs against a recording executor with canned ZFS output."""
 
-import re
-
-from oslo_concurrency import processutils
 import testtools
 
+from tests.unit.fakes import BUSY
+from tests.unit.fakes import CLONES
+from tests.unit.fakes import EXISTS
+from tests.unit.fakes import FakeExecutor
+from tests.unit.fakes import getout
+from tests.unit.fakes import listing
+from tests.unit.fakes import NEWER
+from tests.unit.fakes import NOT_FOUND
+from tests.unit.fakes import space_dict
+from tests.unit.fakes import space_row
 from zol_driver import errors
 from zol_driver import zfs
 
 P = 'tank/cinder'
-
-# ZFS 2.1's own words, as the wrapper passes them on.
-NOT_FOUND = "cannot open '%s': dataset does not exist\n"
-EXISTS = "cannot create '%s': dataset already exists\n"
-BUSY = "cannot destroy '%s': dataset is busy\n"
-CLONES = ("cannot destroy '%s': volume has dependent clones\n"
-          "use '-R' to destroy the following datasets:\n%s\n")
-NEWER = ("cannot rollback to '%s': more recent snapshots or bookmarks "
-         "exist\nuse '-r' to force deletion of the following snapshots "
-         "and bookmarks:\n%s\n")
-
-
-class FakeExecutor(object):
-    """Records each argv; answers from rules matched on the joined line.
-
-    ``on(regex, out, err, exit_code, times)``: the first rule whose regex
-    matches (re.search) and has times left answers. Unmatched commands
-    succeed with empty output.
-    """
-
-    def __init__(self):
-        self.calls = []
-        self.rules = []
-        self.deadlines = []
-
-    def on(self, regex, out='', err='', exit_code=0, times=None,
-           raises=None):
-        """raises: an exception to raise instead of answering."""
-        self.rules.append([re.compile(regex), out, err, exit_code, times,
-                           raises])
-        return self
-
-    def __call__(self, *argv, check_exit_code=True, process_input=None,
-                 deadline=None):
-        cmd = ' '.join(argv)
-        self.calls.append(cmd)
-        self.deadlines.append(deadline)
-        for rule in self.rules:
-            regex, out, err, code, times, raises = rule
-            if times == 0 or not regex.search(cmd):
-                continue
-            if times is not None:
-                rule[4] -= 1
-            if raises is not None:
-                raise raises
-            if code:
-                raise processutils.ProcessExecutionError(
-                    stdout=out, stderr=err, exit_code=code, cmd=cmd)
-            return out, err
-        return '', ''
-
-    def commands(self, prefix='zfs'):
-        return [c for c in self.calls if c.startswith(prefix)]
-
-    def warm_up(self):
-        """SSHExecutor's: open the pool's minimum of connections now."""
-        self.calls.append('<warm_up>')
-        return 1
-
-
-def getout(*pairs, **kw):
-    """Canned 'zfs get -o property,value,source' output."""
-    source = kw.get('source', 'local')
-    it = iter(pairs)
-    return ''.join('%s\t%s\t%s\n' % (k, v, source) for k, v in zip(it, it))
-
-
-def listing(*rows):
-    return ''.join('\t'.join(str(v) for v in row) + '\n' for row in rows)
-
-
-def space_dict(*args, **kwargs):
-    """A parsed space_listing() row."""
-    return {f: zfs._parse_value(f, str(v)) for f, v in
-            zip(zfs.SPACE_FIELDS, space_row(*args, **kwargs))}
-
-
-def space_row(name, type_='volume', used=1, avail=100, volsize=None,
-              origin='-', owner='-', managed='-'):
-    volsize = '-' if volsize is None else volsize
-    return (name, type_, used, avail, volsize,
-            8192 if type_ == 'volume' else '-', 'lz4', 0, origin, owner,
-            managed)
 
 
 class NamesTestCase(testtools.TestCase):
