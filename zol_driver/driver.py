@@ -25,7 +25,6 @@ import contextlib
 from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_log import log as logging
-from oslo_utils import excutils
 
 from cinder.common import constants
 from cinder import context
@@ -320,7 +319,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
     def _release(self, volume):
         """Remove a leftover target of the volume before a destroy."""
-        iqn = self._iqn(volume)
+        iqn = self.targets.volume_iqn(volume)
         LOG.info('delete_volume %(id)s: removing any target %(iqn)s that '
                  'holds the zvol', {'id': volume.id, 'iqn': iqn})
         self.targets.delete(iqn)
@@ -374,9 +373,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                  {'id': volume.id, 'size': new_size})
         with self._host_errors(volume=volume):
             self.zfs.extend(volume.name, new_size * zfs.GiB)
-        resized = getattr(self, '_export_resized', None)
-        if resized:
-            resized(volume)
+            self.targets.resize_export(volume)
 
     def snapshot_revert_use_temp_snapshot(self):
         # zfs rollback is atomic; a backup snapshot made just before it
@@ -968,47 +965,10 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     # Export half (tgt.TgtTargets)
     # ------------------------------------------------------------------
 
-    def _iqn(self, volume):
-        """The IQN the volume was exported with, else the configured one."""
-        loc = tgt.parse_location(volume.provider_location)
-        if loc and loc[2].endswith(':' + volume.name):
-            return loc[2]
-        return self.targets.iqn(volume.name)
-
-    def _export(self, volume, renew=True):
-        return self.targets.export_for(volume.name, volume.id,
-                                       volume.provider_auth, renew=renew,
-                                       iqn=self._iqn(volume))
-
     def create_export(self, context, volume, connector):
-        """One ``target-create``: target, LUN 1, serial, CHAP (idempotent).
-
-        If it fails, the target it may have left is removed again: Cinder
-        reports the attach failed, so nobody may log in to it.
-        """
-        export = self._export(volume)
-        LOG.info('create_export %(id)s as %(iqn)s',
-                 {'id': volume.id, 'iqn': export.iqn})
-        with self._host_errors(volume=volume), self._undo_on_failure(
-                'remove the target of', volume, self.targets.delete,
-                export.iqn):
-            tid = self.targets.create(export)
-        return {'provider_location': self.targets.location(export.iqn, tid),
-                'provider_auth': export.provider_auth}
-
-    @contextlib.contextmanager
-    def _undo_on_failure(self, what, volume, undo, *args):
-        """Run undo(*args) if the block fails; its own failure is logged."""
-        try:
-            yield
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                try:
-                    undo(*args)
-                except errors.ZolError as exc:
-                    LOG.error('After a failed export call, could not %(w)s '
-                              'volume %(id)s: %(e)s',
-                              {'w': what, 'id': volume.id, 'e': exc})
+        """One ``target-create``: target, LUN 1, serial, CHAP (idempotent)."""
+        with self._host_errors(volume=volume):
+            return self.targets.create_export(volume)
 
     def ensure_export(self, context, volume):
         """Free if the start-up ``target-restore`` found it; else re-create.
@@ -1031,7 +991,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     def _ensure(self, volume):
         """The IQN if its target had to be re-created, else None."""
         with self._host_errors(volume=volume):
-            export = self._export(volume, renew=False)
+            export = self.targets.volume_export(volume, renew=False)
         try:
             if self.targets.ensure(export):
                 LOG.info('ensure_export %(id)s: re-created %(iqn)s',
@@ -1053,106 +1013,17 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         if self.targets is not None:
             self.targets.end_startup()
 
-    @staticmethod
-    def _connected(volume):
-        """Attachments that reached the host: those with a connector.
-
-        Reserved attachments (Nova's shelve-offload, resize, a new attach
-        not yet made) have none and hold no target or ACL entry.
-        """
-        return [a for a in volume.volume_attachment or [] if a.connector]
-
     def remove_export(self, context, volume):
-        """One ``target-delete``, unless another host is still attached.
-
-        Cinder's detach_volume (force detach, old-style detach) calls this
-        even when other attachments of a multiattach volume remain; the
-        target then stays for them.
-        """
-        iqn = self._iqn(volume)
-        connected = self._connected(volume)
-        if len(connected) > 1:
-            LOG.info('remove_export %(id)s: kept %(iqn)s for %(n)d other '
-                     'attachment(s)', {'id': volume.id, 'iqn': iqn,
-                                       'n': len(connected) - 1})
-            return
-        LOG.info('remove_export %(id)s (%(iqn)s)',
-                 {'id': volume.id, 'iqn': iqn})
+        """One ``target-delete``, unless another host is still attached."""
         with self._host_errors(volume=volume):
-            self.targets.delete(iqn)
+            self.targets.remove_export(volume)
 
     def initialize_connection(self, volume, connector):
-        """Allow the connector's initiator; return Cinder's iSCSI info.
-
-        If the allow fails, the initiator is denied again, so a failed
-        attach never leaves it allowed.
-        """
-        iqn = self._iqn(volume)
-        initiator = (connector or {}).get('initiator')
-        LOG.info('initialize_connection %(id)s for %(ini)s',
-                 {'id': volume.id, 'ini': initiator})
-        if initiator:
-            with self._host_errors(volume=volume), self._undo_on_failure(
-                    'deny the initiator of', volume, self.targets.deny,
-                    iqn, initiator):
-                self.targets.allow(iqn, initiator)
-        return {'driver_volume_type': 'iscsi',
-                'data': self._iscsi_info(volume, iqn,
-                                         (connector or {}).get('multipath'))}
-
-    def _iscsi_info(self, volume, iqn, multipath=False):
-        """target_portal(s)/iqn(s)/lun(s) and CHAP, as os-brick reads them."""
-        loc = tgt.parse_location(volume.provider_location)
-        portals, lun = (loc[0], loc[3]) if loc else (
-            self.targets.portals(), tgt.LUN)
-        data = {'target_discovered': False,
-                'target_portal': portals[0],
-                'target_iqn': iqn,
-                'target_lun': lun,
-                'volume_id': volume.id,
-                'encrypted': volume.encryption_key_id is not None}
-        if len(portals) > 1 or multipath:
-            data.update(target_portals=portals,
-                        target_iqns=[iqn] * len(portals),
-                        target_luns=[lun] * len(portals))
-        chap = tgt.parse_auth(volume.provider_auth)
-        if chap:
-            data.update(auth_method='CHAP', auth_username=chap[0],
-                        auth_password=chap[1])
-        return data
+        """Allow the connector's initiator; return Cinder's iSCSI info."""
+        with self._host_errors(volume=volume):
+            return self.targets.initialize_connection(volume, connector)
 
     def terminate_connection(self, volume, connector, **kwargs):
-        """Deny the initiator; True while other attached hosts share it.
-
-        Only attachments with a connector count (reserved ones never
-        reached the host). An initiator still used by another attachment
-        of a multiattach volume stays allowed. connector=None (force
-        detach) names no initiator: with one connected attachment its
-        initiator is denied; with several, nothing is, since the detaching
-        one cannot be told apart (pass the connector to fence it).
-        """
-        connected = self._connected(volume)
-        initiator = (connector or {}).get('initiator')
-        if connector is None and len(connected) == 1:
-            initiator = connected[0].connector.get('initiator')
-        elif connector is None and connected:
-            LOG.warning('terminate_connection %(id)s without a connector '
-                        'while %(n)d hosts are attached: no initiator '
-                        'denied', {'id': volume.id, 'n': len(connected)})
-        same = [a for a in connected
-                if a.connector.get('initiator') == initiator]
-        LOG.info('terminate_connection %(id)s for %(ini)s',
-                 {'id': volume.id, 'ini': initiator})
-        if initiator and len(same) <= 1:
-            with self._host_errors(volume=volume):
-                self.targets.deny(self._iqn(volume), initiator)
-        return len(connected) > 1
-
-    def _export_resized(self, volume):
-        """Online extend: tgt re-reads the zvol size (exported volumes)."""
-        if not volume.provider_location:
-            return
+        """Deny the initiator; True while other attached hosts share it."""
         with self._host_errors(volume=volume):
-            if self.targets.resize(self._iqn(volume)):
-                LOG.info('extend_volume %s: target shows the new size',
-                         volume.id)
+            return self.targets.terminate_connection(volume, connector)

@@ -30,6 +30,7 @@ CHAP secrets travel on stdin only and never appear in argv, logs or reprs.
 """
 
 import collections
+import contextlib
 import re
 import secrets
 import string
@@ -38,6 +39,7 @@ import time
 
 from oslo_concurrency import processutils
 from oslo_log import log as logging
+from oslo_utils import excutils
 import tenacity
 
 from zol_driver import errors
@@ -234,6 +236,30 @@ def portal_ip(conf):
     return _opt(conf, 'san_ip')
 
 
+def connected(volume):
+    """Attachments that reached the host: those with a connector.
+
+    Reserved attachments (Nova's shelve-offload, resize, a new attach not
+    yet made) have none and hold no target or ACL entry.
+    """
+    return [a for a in volume.volume_attachment or [] if a.connector]
+
+
+@contextlib.contextmanager
+def _undo_on_failure(what, volume, undo, *args):
+    """Run undo(*args) if the block fails; its own failure is logged."""
+    try:
+        yield
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            try:
+                undo(*args)
+            except errors.ZolError as exc:
+                LOG.error('After a failed export call, could not %(w)s '
+                          'volume %(id)s: %(e)s',
+                          {'w': what, 'id': volume.id, 'e': exc})
+
+
 class TgtTargets(object):
     """The tgt targets of one backend's volumes on one ZFS host.
 
@@ -316,6 +342,129 @@ class TgtTargets(object):
     def location(self, iqn, tid):
         """Cinder's provider_location: 'ip:port[;ip:port],tid iqn lun'."""
         return '%s,%s %s %d' % (';'.join(self.portals()), tid, iqn, LUN)
+
+    # ------------------------------------------- Cinder's export calls
+    #
+    # As Cinder's target helpers (cinder/volume/targets/): the driver hands
+    # over the volume (any object with name, id, provider_location,
+    # provider_auth, encryption_key_id and volume_attachment) and returns
+    # what these return; it only maps errors.
+
+    def volume_iqn(self, volume):
+        """The IQN the volume was exported with, else the configured one."""
+        loc = parse_location(volume.provider_location)
+        if loc and loc[2].endswith(':' + volume.name):
+            return loc[2]
+        return self.iqn(volume.name)
+
+    def volume_export(self, volume, renew=True):
+        """The volume's Export, under the IQN it was exported with."""
+        return self.export_for(volume.name, volume.id, volume.provider_auth,
+                               renew=renew, iqn=self.volume_iqn(volume))
+
+    def create_export(self, volume):
+        """One ``target-create``: the model update (location, auth).
+
+        If it fails, the target it may have left is removed again: Cinder
+        reports the attach failed, so nobody may log in to it.
+        """
+        export = self.volume_export(volume)
+        LOG.info('create_export %(id)s as %(iqn)s',
+                 {'id': volume.id, 'iqn': export.iqn})
+        with _undo_on_failure('remove the target of', volume, self.delete,
+                              export.iqn):
+            tid = self.create(export)
+        return {'provider_location': self.location(export.iqn, tid),
+                'provider_auth': export.provider_auth}
+
+    def remove_export(self, volume):
+        """One ``target-delete``, unless another host is still attached.
+
+        Cinder's detach_volume (force detach, old-style detach) calls this
+        even when other attachments of a multiattach volume remain; the
+        target then stays for them.
+        """
+        iqn = self.volume_iqn(volume)
+        others = len(connected(volume)) - 1
+        if others > 0:
+            LOG.info('remove_export %(id)s: kept %(iqn)s for %(n)d other '
+                     'attachment(s)', {'id': volume.id, 'iqn': iqn,
+                                       'n': others})
+            return
+        LOG.info('remove_export %(id)s (%(iqn)s)',
+                 {'id': volume.id, 'iqn': iqn})
+        self.delete(iqn)
+
+    def initialize_connection(self, volume, connector):
+        """Allow the connector's initiator; Cinder's iSCSI connection info.
+
+        If the allow fails, the initiator is denied again, so a failed
+        attach never leaves it allowed.
+        """
+        iqn = self.volume_iqn(volume)
+        connector = connector or {}
+        initiator = connector.get('initiator')
+        LOG.info('initialize_connection %(id)s for %(ini)s',
+                 {'id': volume.id, 'ini': initiator})
+        if initiator:
+            with _undo_on_failure('deny the initiator of', volume,
+                                  self.deny, iqn, initiator):
+                self.allow(iqn, initiator)
+        return {'driver_volume_type': 'iscsi',
+                'data': self.iscsi_properties(volume, iqn,
+                                              connector.get('multipath'))}
+
+    def iscsi_properties(self, volume, iqn, multipath=False):
+        """target_portal(s)/iqn(s)/lun(s) and CHAP, as os-brick reads them."""
+        loc = parse_location(volume.provider_location)
+        portals, lun = (loc[0], loc[3]) if loc else (self.portals(), LUN)
+        data = {'target_discovered': False,
+                'target_portal': portals[0],
+                'target_iqn': iqn,
+                'target_lun': lun,
+                'volume_id': volume.id,
+                'encrypted': volume.encryption_key_id is not None}
+        if len(portals) > 1 or multipath:
+            data.update(target_portals=portals,
+                        target_iqns=[iqn] * len(portals),
+                        target_luns=[lun] * len(portals))
+        chap = parse_auth(volume.provider_auth)
+        if chap:
+            data.update(auth_method='CHAP', auth_username=chap[0],
+                        auth_password=chap[1])
+        return data
+
+    def terminate_connection(self, volume, connector):
+        """Deny the initiator; True while other attached hosts share it.
+
+        Only attachments with a connector count (reserved ones never
+        reached the host). An initiator still used by another attachment
+        of a multiattach volume stays allowed. connector=None (force
+        detach) names no initiator: with one connected attachment its
+        initiator is denied; with several, nothing is, since the detaching
+        one cannot be told apart (pass the connector to fence it).
+        """
+        attached = connected(volume)
+        initiator = (connector or {}).get('initiator')
+        if connector is None and len(attached) == 1:
+            initiator = attached[0].connector.get('initiator')
+        elif connector is None and attached:
+            LOG.warning('terminate_connection %(id)s without a connector '
+                        'while %(n)d hosts are attached: no initiator '
+                        'denied', {'id': volume.id, 'n': len(attached)})
+        same = [a for a in attached
+                if a.connector.get('initiator') == initiator]
+        LOG.info('terminate_connection %(id)s for %(ini)s',
+                 {'id': volume.id, 'ini': initiator})
+        if initiator and len(same) <= 1:
+            self.deny(self.volume_iqn(volume), initiator)
+        return len(attached) > 1
+
+    def resize_export(self, volume):
+        """Online extend: tgt re-reads the zvol size (exported volumes)."""
+        if volume.provider_location and self.resize(self.volume_iqn(volume)):
+            LOG.info('extend_volume %s: target shows the new size',
+                     volume.id)
 
     # ------------------------------------------------------------ running
 

@@ -336,9 +336,9 @@ class SnapshotCloneTestCase(DriverTestCase):
 
     def test_extend_tells_export_half(self):
         vol = self.volume(size=1)
-        self.drv._export_resized = mock.Mock()
+        self.drv.targets.resize_export = mock.Mock()
         self.drv.extend_volume(vol, 2)
-        self.drv._export_resized.assert_called_once_with(vol)
+        self.drv.targets.resize_export.assert_called_once_with(vol)
 
     def test_revert(self):
         self.assertFalse(self.drv.snapshot_revert_use_temp_snapshot())

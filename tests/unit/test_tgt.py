@@ -328,6 +328,52 @@ class TargetsTestCase(_RecordedTargets):
         self.assertEqual(1, len(calls))
 
 
+class CinderCallsTestCase(_RecordedTargets):
+    """The export calls on any volume-like object, without Cinder."""
+
+    def volume(self, **kw):
+        values = dict(name=VOL, id=VID, provider_location=None,
+                      provider_auth=None, encryption_key_id=None,
+                      volume_attachment=[])
+        values.update(kw)
+        return types.SimpleNamespace(**values)
+
+    def test_export_connect_disconnect_unexport(self):
+        self.ex.on('^target-create ', out='tid=7\n')
+        vol = self.volume()
+        update = self.targets.create_export(vol)
+        self.assertEqual('192.0.2.10:3260,7 %s 1' % IQN,
+                         update['provider_location'])
+        vol = self.volume(**update)
+        info = self.targets.initialize_connection(vol, {'initiator': INI})
+        user, secret = tgt.parse_auth(update['provider_auth'])
+        self.assertEqual({'driver_volume_type': 'iscsi', 'data': {
+            'target_discovered': False, 'target_portal': '192.0.2.10:3260',
+            'target_iqn': IQN, 'target_lun': 1, 'volume_id': VID,
+            'encrypted': False, 'auth_method': 'CHAP',
+            'auth_username': user, 'auth_password': secret}}, info)
+        self.assertFalse(self.targets.terminate_connection(
+            vol, {'initiator': INI}))
+        self.targets.remove_export(vol)
+        self.assertEqual(['target-create', 'target-allow', 'target-deny',
+                          'target-delete'],
+                         [c.split()[0] for c in self.ex.calls])
+
+    def test_failed_create_is_undone_and_raised(self):
+        self.ex.on('^target-create ', err='no zvol', exit_code=1)
+        self.assertRaises(errors.TargetError, self.targets.create_export,
+                          self.volume())
+        self.assertEqual(['target-create', 'target-delete'],
+                         [c.split()[0] for c in self.ex.calls])
+
+    def test_resize_export_only_when_exported(self):
+        self.targets.resize_export(self.volume())
+        self.assertEqual([], self.ex.calls)
+        self.targets.resize_export(self.volume(
+            provider_location='192.0.2.10:3260,7 %s 1' % IQN))
+        self.assertEqual(['target-resize ' + IQN], self.ex.calls)
+
+
 class StartupTestCase(_RecordedTargets):
     """N exports at start-up cost one restore plus one per broken target."""
 
