@@ -38,6 +38,7 @@ from cinder.volume.drivers.san import san
 from cinder.volume import volume_utils
 
 from zol_driver import errors
+from zol_driver import extra_specs
 from zol_driver import image_transfer
 from zol_driver import options
 from zol_driver import ssh
@@ -48,12 +49,6 @@ from zol_driver import zfs
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
-
-
-def _spec_bool(value):
-    """Extra-spec truth: 'True', '<is> True', 'yes', '1', 'on'."""
-    text = str(value).replace('<is>', '').strip().lower()
-    return text in ('true', 'yes', '1', 'on')
 
 
 def _gib(size):
@@ -189,6 +184,10 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                         {'detail': problem.detail, 'fix': problem.fix})
         return self.configuration.zol_parent_dataset
 
+    def _init_vendor_properties(self):
+        """The zol:* extra specs, for ``cinder get-capabilities``."""
+        return extra_specs.vendor_properties(self._set_property)
+
     # ------------------------------------------------------------------
     # Volume half (zfs.ZFSHost)
     # ------------------------------------------------------------------
@@ -226,9 +225,10 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                   else conf.san_thin_provision)
         if specs.get('provisioning:type') in ('thin', 'thick'):
             sparse = specs['provisioning:type'] == 'thin'
-        if 'zol:sparse' in specs:
-            sparse = _spec_bool(specs['zol:sparse'])
-        blocksize = specs.get('zol:volblocksize') or conf.zol_volblocksize
+        if extra_specs.SPARSE in specs:
+            sparse = extra_specs.spec_bool(specs[extra_specs.SPARSE])
+        blocksize = (specs.get(extra_specs.VOLBLOCKSIZE) or
+                     conf.zol_volblocksize)
         if blocksize:
             blocksize = self._spec_blocksize(blocksize)
         props = dict(conf.zol_zvol_properties or {})

@@ -236,6 +236,13 @@ class CinderEndToEndTest(testtools.TestCase):
         self.assertGreater(caps["free_capacity_gb"], 0)
         self.assertIn(self.host.parent, caps["location_info"])
         self.assertIn("zol_volblocksize", caps)
+        # cinder get-capabilities: the zol:* extra specs, published
+        shown = self.client.capabilities.get(
+            "aio@%s" % BACKEND).to_dict()
+        self.assertEqual("zol", shown["vendor_prefix"])
+        for key in ("zol:sparse", "zol:volblocksize", "zol:compression",
+                    "zol:sync"):
+            self.assertIn(key, shown["properties"])
 
     def test_2_types_thin_thick_extend_retype(self):
         thick = self._create(1, "thick")
