@@ -25,76 +25,66 @@ One line per check with a verdict and, for each failure or warning, a fix.
 Exit code 0 when nothing failed (warnings allowed), 1 otherwise; ``--json``
 prints the same as one JSON document.
 
-Cinder itself is not imported (it takes seconds and is not needed): the few
-Cinder options the driver consumes are declared here with Cinder's names,
-types and defaults; a unit test keeps them equal to Cinder's.
+Here: reading the configuration, the step table (STEPS) that runs the
+checks of zol_driver/checks/ in order with their prerequisites, and the
+output. Cinder itself is not imported (it takes seconds and is not
+needed): the few Cinder options the driver consumes are declared in
+zol_driver/checks/config.py with Cinder's names, types and defaults; a
+unit test keeps them equal to Cinder's.
 """
 
-import difflib
 import json
 import logging
 import os
-import secrets
-import shutil
-import socket
-import statistics
 import sys
-import tempfile
-import threading
-import time
 
 from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_utils import netutils
-import paramiko
 
+from zol_driver.checks import config
+from zol_driver.checks import context
+from zol_driver.checks import datasets
+from zol_driver.checks import login
+from zol_driver.checks import targets
 from zol_driver import errors
-from zol_driver import options
 from zol_driver import ssh
-from zol_driver import validation
 from zol_driver import version
-from zol_driver import zfs
 
-DRIVER = 'zol_driver.driver.ZFSonLinuxISCSIDriver'
+DRIVER = config.DRIVER
 SHARED_GROUP = 'backend_defaults'
-TEST_PREFIX = 'zol-check-'
-TEST_SIZE = 64 * 1024 * 1024
+TEST_PREFIX = context.TEST_PREFIX
 
-OK, WARN, FAIL, SKIP, INFO = 'ok', 'warn', 'fail', 'skip', 'info'
+OK, WARN, FAIL, SKIP, INFO = (context.OK, context.WARN, context.FAIL,
+                              context.SKIP, context.INFO)
 _LABEL = {OK: ' OK ', WARN: 'WARN', FAIL: 'FAIL', SKIP: 'SKIP', INFO: 'INFO'}
-
-SLOW_ROUND_TRIP_MS = 150
-POOL_CAPACITY_WARN = 80
-POOL_CAPACITY_FAIL = 95
-MIN_FREE = zfs.GiB
-PORTAL_TIMEOUT = 3.0
 
 LOG = logging.getLogger(__name__)
 
-# Cinder's own options that the driver reads (same names, types and
-# defaults as in cinder 29: tests/unit/test_check.py compares them).
-cinder_opts = [
-    cfg.StrOpt('volume_driver',
-               default='cinder.volume.drivers.lvm.LVMVolumeDriver'),
-    cfg.StrOpt('volume_backend_name'),
-    cfg.StrOpt('san_ip', default=''),
-    cfg.PortOpt('san_ssh_port', default=22),
-    cfg.StrOpt('san_login', default='admin'),
-    cfg.StrOpt('san_password', default='', secret=True),
-    cfg.StrOpt('san_private_key', default=''),
-    cfg.IntOpt('ssh_conn_timeout', default=30),
-    cfg.IntOpt('ssh_min_pool_conn', default=1),
-    cfg.IntOpt('ssh_max_pool_conn', default=5),
-    cfg.BoolOpt('san_thin_provision', default=True),
-    cfg.StrOpt('target_prefix', default='iqn.2010-10.org.openstack:'),
-    cfg.StrOpt('target_ip_address', default='$my_ip'),
-    cfg.ListOpt('target_secondary_ip_addresses', default=[]),
-    cfg.PortOpt('target_port', default=3260),
-    cfg.BoolOpt('use_chap_auth', default=False),
-    cfg.StrOpt('max_over_subscription_ratio', default='20.0',
-               regex=validation.RATIO_PATTERN),
-    cfg.IntOpt('reserved_percentage', default=0, min=0, max=100),
-]
+Result = context.Result
+cinder_opts = config.cinder_opts
+backend_opts = config.backend_opts
+
+# The checks in the order they run: (name, the facts they need, check).
+# A check whose facts were not established is skipped, with the reason.
+STEPS = (
+    ('config', (), config.check_config),
+    ('options', ('config',), config.check_options),
+    ('private key', ('config',), login.check_private_key),
+    ('ssh port', ('config',), login.check_ssh_port),
+    ('host key', ('ssh port',), login.check_host_key),
+    ('login', ('host key', 'credentials'), login.check_login),
+    ('wrapper', ('login',), login.check_wrapper_refuses),
+    ('versions', ('wrapper',), login.check_versions),
+    ('parent dataset', ('wrapper',), datasets.check_parent),
+    ('round trip', ('parent dataset',), datasets.check_round_trip),
+    ('pool', ('parent dataset',), datasets.check_pool),
+    ('zvols', ('parent dataset',), datasets.check_zvols),
+    ('tgtd', ('wrapper',), targets.check_tgtd),
+    ('persistence', ('tgtd',), targets.check_persistence),
+    ('portal', ('config',), targets.check_portal),
+)
+WRITE_TEST = ('write test', ('parent dataset', 'tgtd'), targets.write_test)
 
 default_opts = [
     cfg.HostAddressOpt('my_ip', default=netutils.get_my_ipv4()),
@@ -122,22 +112,6 @@ cli_opts = [
                help='Seconds allowed for each connection and each read-only '
                     'command (the write test uses zol_ssh_command_timeout).'),
 ]
-
-
-def backend_opts():
-    return options.zol_opts + cinder_opts
-
-
-class Result(object):
-    """One checked fact: what, verdict, what we saw, and how to fix it."""
-
-    def __init__(self, name, status, detail, fix=None):
-        self.name, self.status = name, status
-        self.detail, self.fix = detail, fix
-
-    def as_dict(self):
-        return {'check': self.name, 'status': self.status,
-                'detail': self.detail, 'fix': self.fix}
 
 
 class ConfigError(Exception):
@@ -260,12 +234,8 @@ def load_settings(conf, backend):
     return Settings(backend, values, explicit, files), results, sections
 
 
-def _fmt_gib(size):
-    return '%.1f GiB' % ((size or 0) / float(zfs.GiB))
-
-
 class Checker(object):
-    """Runs every check of one backend; results in ``self.results``.
+    """Runs the step table for one backend; results in ``self.results``.
 
     ``executor_factory(settings, known_hosts, timeout)`` returns an
     executor (SSHExecutor by default); tests pass a fake one.
@@ -273,646 +243,46 @@ class Checker(object):
 
     def __init__(self, settings, executor_factory=None, timeout=10,
                  sections=None):
-        self.s = settings
-        self.timeout = timeout
-        self.sections = sections or {}
-        self.results = []
-        self.facts = set()
-        self.executor = None
-        self.zfs = None
-        self._factory = executor_factory or self._ssh_executor
-        self._tmpdir = None
-        self.version = ''
-        self.avail = 0
-
-    # -------------------------------------------------------- reporting
-
-    def add(self, name, status, detail, fix=None):
-        self.results.append(Result(name, status, detail, fix))
-        return status
-
-    @property
-    def failed(self):
-        return any(r.status == FAIL for r in self.results)
-
-    def _step(self, name, needs, func, *args):
-        """Run one check unless a fact it needs was not established."""
-        missing = [n for n in needs if n not in self.facts]
-        if missing:
-            self.add(name, SKIP, 'needs: %s (see above)' % ', '.join(missing))
-            return
-        try:
-            func(*args)
-        except (errors.ZolError, processutils.ProcessExecutionError,
-                ssh.UnsafeArgument, OSError) as e:
-            self.add(name, FAIL, _host_error(e), self._fix_for(e))
-
-    def _fix_for(self, exc):
-        if isinstance(exc, errors.HostKeyError):
-            return 'See the "host key" check and doc/deployment.rst.'
-        if isinstance(exc, errors.TransportError):
-            return ('Check that sshd on %s:%s answers and the login works '
-                    '(see the checks above).' % (self.s.san_ip,
-                                                 self.s.san_ssh_port))
-        if isinstance(exc, errors.CommandTimeout):
-            return ('The ZFS host is slow or hung: look at zpool status and '
-                    'the system load there; raise --timeout to wait longer.')
-        if getattr(exc, 'exit_code', None) == errors.WRAPPER_REFUSED:
-            return ('The wrapper refused a command the driver needs: check '
-                    '"parents" and the binary paths in its config (see '
-                    'doc/wrapper-install.rst) and its log.')
-        return None
-
-    # ------------------------------------------------------------ run
+        self.ctx = context.Context(settings,
+                                   executor_factory or _ssh_executor,
+                                   timeout, sections)
+        self.results = self.ctx.results
 
     def run(self, write_test=False):
-        steps = [
-            ('config', (), self.check_config),
-            ('options', ('config',), self.check_options),
-            ('private key', ('config',), self.check_private_key),
-            ('ssh port', ('config',), self.check_ssh_port),
-            ('host key', ('ssh port',), self.check_host_key),
-            ('login', ('host key', 'credentials'), self.check_login),
-            ('wrapper', ('login',), self.check_wrapper_refuses),
-            ('versions', ('wrapper',), self.check_versions),
-            ('parent dataset', ('wrapper',), self.check_parent),
-            ('round trip', ('parent dataset',), self.check_round_trip),
-            ('pool', ('parent dataset',), self.check_pool),
-            ('zvols', ('parent dataset',), self.check_zvols),
-            ('tgtd', ('wrapper',), self.check_tgtd),
-            ('persistence', ('tgtd',), self.check_persistence),
-            ('portal', ('config',), self.check_portal),
-        ]
-        if write_test:
-            steps.append(('write test', ('parent dataset', 'tgtd'),
-                          self.write_test))
+        steps = STEPS + ((WRITE_TEST,) if write_test else ())
         try:
-            for name, needs, func in steps:
-                self._step(name, needs, func)
+            for name, needs, check in steps:
+                self._step(name, needs, check)
         finally:
-            self.close()
+            self.ctx.close()
         return self.results
 
-    def close(self):
-        if self.executor is not None and hasattr(self.executor, 'close'):
-            self.executor.close()
-        if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
-
-    # ------------------------------------------------- configuration
-
-    def check_config(self):
-        s = self.s
-        if s.backend not in self.sections:
-            self.add('config', FAIL, 'no [%s] section in %s'
-                     % (s.backend, ', '.join(s.files)),
-                     'Add a [%s] section (doc/deployment.rst, "The backend '
-                     'section") or pass the right --backend.' % s.backend)
-            return
-        self.add('config', OK, '[%s] read from %s'
-                 % (s.backend, ', '.join(s.files)))
-        self.facts.add('config')
-
-    def check_options(self):
-        problems = (self._option_typos() + self._option_driver() +
-                    [(p.status, p.detail, p.fix)
-                     for p in validation.problems(self.s)])
-        for status, detail, fix in problems:
-            self.add('options', status, detail, fix)
-        if not any(p[0] == FAIL for p in problems):
-            self.add('options', OK, 'consistent (parent %s on %s)'
-                     % (self.s.zol_parent_dataset, self.s.san_ip))
-
-    def _option_typos(self):
-        known = {o.name for o in backend_opts()}
-        found = []
-        for key in sorted(self.sections.get(self.s.backend, ())):
-            if key.startswith('zol_') and key not in known:
-                close = difflib.get_close_matches(key, sorted(known), 1)
-                found.append((FAIL, 'unknown option %s (ignored by the '
-                              'driver)' % key,
-                              'Did you mean %s?' % close[0] if close else
-                              'Remove it; see etc/cinder-zol.conf.sample.'))
-        return found
-
-    def _option_driver(self):
-        s, found = self.s, []
-        if s.volume_driver != DRIVER:
-            found.append((FAIL, 'volume_driver is %s' % s.volume_driver,
-                          'Set volume_driver = %s in [%s].'
-                          % (DRIVER, s.backend)))
-        if not s.volume_backend_name:
-            found.append((WARN, 'volume_backend_name is not set',
-                          'Set volume_backend_name = %s so volume types can '
-                          'select this backend.' % s.backend))
-        return found
-
-    # ----------------------------------------------------- credentials
-
-    def check_private_key(self):
-        s = self.s
-        if not s.san_private_key:
-            if s.san_password:
-                self.facts.add('credentials')
-                self.add('private key', SKIP, 'no san_private_key (password '
-                         'login)')
-            else:
-                self.add('private key', FAIL, 'san_private_key is not set',
-                         'Create a key: ssh-keygen -t ed25519 -N "" -f '
-                         '/etc/cinder/zol_ed25519; set san_private_key.')
-            return
-        path = os.path.expanduser(s.san_private_key)
-        if not os.access(path, os.R_OK):
-            why = 'missing' if not os.path.exists(path) else 'not readable'
-            self.add('private key', FAIL, '%s is %s for uid %d'
-                     % (path, why, os.getuid()),
-                     'Create it or fix its owner (the user cinder-volume '
-                     'runs as, usually cinder) and mode 0600; run this '
-                     'check as that user.')
-            return
-        try:
-            key = paramiko.PKey.from_path(path)
-        except (paramiko.PasswordRequiredException, TypeError) as e:
-            if not _encrypted(e):
-                self.add('private key', FAIL, '%s: cannot load: %s'
-                         % (path, e), 'Use an ed25519, ECDSA or RSA key.')
-                return
-            self.add('private key', FAIL, '%s is encrypted' % path,
-                     'The driver has no passphrase option: use an '
-                     'unencrypted key readable only by cinder '
-                     '(ssh-keygen -p -N "" -f %s).' % path)
-            return
-        except (OSError, ValueError, paramiko.SSHException) as e:
-            self.add('private key', FAIL, '%s: unsupported or damaged key '
-                     '(%s)' % (path, e), 'Use an ed25519, ECDSA or RSA '
-                     '(>= 2048 bits) key: ssh-keygen -t ed25519.')
-            return
-        self.facts.add('credentials')
-        detail = '%s: %s %s' % (path, key.get_name(), ssh.fingerprint(key))
-        mode = os.stat(path).st_mode & 0o077
-        if key.get_name() == 'ssh-rsa' and key.get_bits() < 2048:
-            self.add('private key', WARN, '%s, only %d bits'
-                     % (detail, key.get_bits()),
-                     'Use ssh-keygen -t ed25519 (or RSA >= 2048 bits).')
-        elif mode:
-            self.add('private key', WARN, '%s, readable by group/others '
-                     '(mode %o)' % (detail, os.stat(path).st_mode & 0o777),
-                     'chmod 600 %s' % path)
-        else:
-            self.add('private key', OK, detail)
-
-    # --------------------------------------------------------- network
-
-    def check_ssh_port(self):
-        s = self.s
-        if not s.san_ip:
-            self.add('ssh port', SKIP, 'san_ip is not set')
-            return
-        try:
-            ms = tcp_probe(s.san_ip, s.san_ssh_port, self.timeout)
-        except OSError as e:
-            self.add('ssh port', FAIL, 'cannot connect to %s:%s: %s'
-                     % (s.san_ip, s.san_ssh_port, e),
-                     'Is sshd running on the ZFS host and reachable from '
-                     'here (firewall, san_ssh_port)?')
-            return
-        self.facts.add('ssh port')
-        self.add('ssh port', OK, '%s:%s accepts TCP (%.1f ms)'
-                 % (s.san_ip, s.san_ssh_port, ms))
-
-    def check_host_key(self):
-        s = self.s
-        path = s.zol_ssh_known_hosts_file
-        keys = ssh._HostKeys(s.san_ip, s.san_ssh_port, path, True,
-                             threading.Lock())
-        known = keys.known()
-        key = server_host_key(s.san_ip, s.san_ssh_port, self.timeout,
-                              keys, known)
-        shown = '%s %s' % (key.get_name(), ssh.fingerprint(key))
-        pinned = known.get(key.get_name())
-        scan = ('ssh-keyscan -p %d -t %s %s >> %s'
-                % (s.san_ssh_port, key.get_name(), s.san_ip, path))
-        if pinned is not None and pinned.asbytes() == key.asbytes():
-            self.facts.add('host key')
-            self.add('host key', OK, '%s pinned in %s' % (shown, path))
-        elif known:
-            self.add('host key', FAIL, '%s presents %s but %s pins %s: '
-                     'CHANGED (reinstall, or an attack)'
-                     % (keys.name, shown, path, ', '.join(
-                         '%s %s' % (t, ssh.fingerprint(k))
-                         for t, k in sorted(known.items()))),
-                     'Verify on the host (ssh-keygen -lf /etc/ssh/ssh_host_'
-                     '*_key.pub); if it matches: ssh-keygen -R \'%s\' -f %s '
-                     'and %s' % (keys.name, path, scan))
-        elif s.zol_ssh_strict_host_key:
-            self.add('host key', FAIL, '%s (%s) is not in %s'
-                     % (shown, keys.name, path),
-                     'Compare with ssh-keygen -lf /etc/ssh/ssh_host_*_key'
-                     '.pub on the host, then: %s' % scan)
-        else:
-            self.facts.add('host key')
-            self.add('host key', WARN, '%s (%s) is not in %s; the driver '
-                     'will trust it on first use' % (shown, keys.name, path),
-                     'Verify it on the host, then: %s' % scan)
-
-    def check_portal(self):
-        s = self.s
-        # Unset, the driver uses san_ip (never Cinder's my_ip default).
-        first = (s.target_ip_address if 'target_ip_address' in s.explicit
-                 else s.san_ip)
-        portals = [first] + list(s.target_secondary_ip_addresses or [])
-        for address in portals:
-            try:
-                ms = tcp_probe(address, s.target_port, PORTAL_TIMEOUT)
-            except OSError as e:
-                self.add('portal', FAIL, 'iSCSI portal %s:%s: %s'
-                         % (address, s.target_port, e),
-                         'Check target_ip_address/target_port, that tgtd '
-                         'listens there (ss -ltn on the ZFS host) and the '
-                         'firewall; compute nodes need this port too.')
-                continue
-            self.add('portal', OK, 'iSCSI portal %s:%s accepts TCP '
-                     '(%.1f ms; compute nodes must reach it too)'
-                     % (address, s.target_port, ms))
-
-    # ------------------------------------------------- login, wrapper
-
-    def check_login(self):
-        s = self.s
-        self.executor = self._factory(s, self._known_hosts_copy(),
-                                      self.timeout)
-        code, out = _exit_code(self.executor, 'version')
-        self.facts.add('login')
-        who = '%s@%s:%s' % (s.san_login, s.san_ip, s.san_ssh_port)
-        fix = ('Put restrict,command="/usr/local/sbin/zfswrapper.sh -c '
-               '/etc/cinder-zol/zfswrapper.conf" before the key in '
-               'authorized_keys (etc/authorized_keys.sample).')
-        if code == 0 and out.startswith('zfswrapper'):
-            self.version = out
-            self.facts.add('in wrapper')
-            self.add('login', OK, 'logged in as %s; the key runs the '
-                     'wrapper' % who)
-            return
-        id_code, id_out = _exit_code(self.executor, 'id')
-        if id_code == 0:
-            self.add('login', FAIL, 'logged in as %s, and the key runs ANY '
-                     'command ("id": %s)' % (who, id_out.strip()[:80]), fix)
-        elif code == errors.WRAPPER_REFUSED:
-            self.add('login', FAIL, 'logged in as %s; the wrapper refused '
-                     '"version": %s' % (who, out.strip()[:200]),
-                     'Install the wrapper of this release and check its '
-                     'config (doc/wrapper-install.rst).')
-        else:
-            self.add('login', FAIL, 'logged in as %s, but "version" did not '
-                     'reach the wrapper (exit %s): %s'
-                     % (who, code, out.strip()[:200]), fix)
-
-    def _known_hosts_copy(self):
-        """A private copy, so a trust-on-first-use never edits the real."""
-        self._tmpdir = tempfile.mkdtemp(prefix='zol-check-')
-        copy = os.path.join(self._tmpdir, 'known_hosts')
-        src = self.s.zol_ssh_known_hosts_file
-        if src and os.path.exists(src):
-            shutil.copyfile(src, copy)
-        return copy
-
-    def check_wrapper_refuses(self):
-        if 'in wrapper' not in self.facts:
-            self.add('wrapper', SKIP, 'the login does not run the wrapper')
-            return
-        code, out = _exit_code(self.executor, 'id')
-        if code != errors.WRAPPER_REFUSED:
-            self.add('wrapper', FAIL, 'the key ran "id" (exit %s): %s'
-                     % (code, out.strip()[:120]),
-                     'The key is not confined: fix its authorized_keys line '
-                     '(restrict,command=...) and check the wrapper install.')
-            return
-        self.facts.add('wrapper')
-        pool = self.s.zol_parent_dataset.split('/')[0]
-        code, _out = _exit_code(self.executor, 'zfs', 'list', '-H', '-p',
-                                '-o', 'name', pool)
-        if code != errors.WRAPPER_REFUSED:
-            self.add('wrapper', WARN, 'refuses "id", but lets this key list '
-                     'the pool root %s (outside %s)'
-                     % (pool, self.s.zol_parent_dataset),
-                     'List only the backends\' parents in the wrapper\'s '
-                     '"parents" (never a pool root).')
-            return
-        self.add('wrapper', OK, 'refuses arbitrary commands (exit 126) and '
-                 'datasets outside the parents')
-
-    def check_versions(self):
-        lines = [ln.strip() for ln in self.version.splitlines() if ln.strip()]
-        self.add('versions', INFO, '; '.join(lines))
-        problem = version.wrapper_problem(
-            version.parse_wrapper_version(self.version))
-        if problem:
-            self.add('versions', FAIL, 'the driver would refuse this '
-                     'wrapper: %s' % problem, 'See doc/deployment.rst, '
-                     '"Upgrading" (wrapper first, then the driver).')
-        user = kmod = None
-        for line in lines:
-            for word in line.replace(':', ' ').split():
-                if word.startswith('zfs-kmod-'):
-                    kmod = word[len('zfs-kmod-'):]
-                elif word.startswith('zfs-') and word[4:5].isdigit():
-                    user = word[len('zfs-'):]
-        if user and kmod and user != kmod:
-            self.add('versions', WARN, 'zfs userland %s differs from the '
-                     'loaded kernel module %s' % (user, kmod),
-                     'Reboot the ZFS host (or reload the zfs module) after '
-                     'upgrading OpenZFS.')
-
-    def check_round_trip(self):
-        """What one driver command costs: the parent listing, median of 3."""
-        times = []
-        for _i in range(3):
-            start = time.monotonic()
-            self.zfs.parent_info()
-            times.append((time.monotonic() - start) * 1000)
-        ms = statistics.median(times)
-        if ms > SLOW_ROUND_TRIP_MS:
-            self.add('round trip', WARN, '%.0f ms per command (median of 3 '
-                     'zfs list)' % ms, 'Give the login account a plain '
-                     '/bin/sh shell without rc files (a .bashrc running e.g. '
-                     'pyenv init costs ~100 ms a command); check network '
-                     'latency and load on the ZFS host.')
-            return
-        self.add('round trip', OK, '%.0f ms per command (median of 3 zfs '
-                 'list)' % ms)
-
-    # ------------------------------------------------------------- zfs
-
-    def check_parent(self):
-        parent = self.s.zol_parent_dataset
-        if not zfs.valid_parent(parent):
-            self.add('parent dataset', SKIP, 'invalid zol_parent_dataset')
-            return
-        self.zfs = zfs.ZFSHost(self.executor, parent)
-        try:
-            info = self.zfs.parent_info()
-        except errors.DatasetNotFound:
-            self.add('parent dataset', FAIL, '%s does not exist' % parent,
-                     'On the ZFS host: zfs create %s' % parent)
-            return
-        except errors.WrapperRefused as e:
-            self.add('parent dataset', FAIL, 'the wrapper refused to list '
-                     '%s: %s' % (parent, e.detail),
-                     'Add %s to "parents" in the wrapper config.' % parent)
-            return
-        if info.get('type') != 'filesystem':
-            self.add('parent dataset', FAIL, '%s is a %s' % (
-                parent, info.get('type')), 'Use a filesystem dataset.')
-            return
-        self.facts.add('parent dataset')
-        self.avail = info.get('avail') or 0
-        status = OK if self.avail >= MIN_FREE else FAIL
-        self.add('parent dataset', status, '%s: %s free, %s used'
-                 % (parent, _fmt_gib(self.avail), _fmt_gib(info.get('used'))),
-                 None if status == OK else 'Free space in the pool or raise '
-                 'the quota of %s.' % parent)
-
-    def check_pool(self):
-        pool = self.s.zol_parent_dataset.split('/')[0]
-        fields = ('name', 'size', 'alloc', 'free', 'capacity', 'health')
-        out, _err = self.executor('zpool', 'list', '-H', '-p', '-o',
-                                  ','.join(fields), pool)
-        row = dict(zip(fields, out.strip().split('\t')))
-        health = row.get('health', '?')
-        try:
-            capacity = int(row.get('capacity', '0').rstrip('%'))
-        except ValueError:
-            capacity = 0
-        detail = '%s: %s, %s, %d%% full' % (
-            pool, health, _fmt_gib(int(row.get('size') or 0)), capacity)
-        if health in ('FAULTED', 'UNAVAIL', 'SUSPENDED'):
-            self.add('pool', FAIL, detail, 'zpool status -x %s on the ZFS '
-                     'host; replace failed devices.' % pool)
-        elif health != 'ONLINE':
-            self.add('pool', WARN, detail, 'zpool status -x %s on the ZFS '
-                     'host; replace or resilver devices.' % pool)
-        elif capacity >= POOL_CAPACITY_FAIL:
-            self.add('pool', FAIL, detail, 'Free space: ZFS slows down and '
-                     'may fail writes when a pool is nearly full.')
-        elif capacity >= POOL_CAPACITY_WARN:
-            self.add('pool', WARN, detail, 'Plan more space: ZFS write '
-                     'performance drops above ~80%% full.')
-        else:
-            self.add('pool', OK, detail)
-
-    def check_zvols(self):
-        rows = self.zfs.space_listing()
-        vols = [r for r in rows if r.get('type') == 'volume']
-        hidden = [r for r in vols if zfs.is_hidden(
-            self.zfs.relative(r['name']) or '')]
-        leftovers = [r['name'] for r in vols if (
-            self.zfs.relative(r['name']) or '').startswith(TEST_PREFIX)]
-        provisioned = sum(r.get('volsize') or 0 for r in vols)
-        self.add('zvols', INFO, '%d zvols (%s provisioned), %d hidden '
-                 'awaiting collection' % (len(vols), _fmt_gib(provisioned),
-                                          len(hidden)))
-        if leftovers:
-            self.add('zvols', WARN, 'left over by an interrupted write test: '
-                     '%s' % ', '.join(leftovers), 'On the ZFS host: zfs '
-                     'destroy <name> (and target-delete its target).')
-
-    # ------------------------------------------------------------- tgt
-
-    def check_tgtd(self):
-        code, out = _exit_code(self.executor, 'tgtadm', '--lld', 'iscsi',
-                               '--op', 'show', '--mode', 'target')
-        if code != 0:
-            self.add('tgtd', FAIL, 'tgtadm failed (exit %s): %s'
-                     % (code, out.strip()[:200]),
-                     'Start tgtd on the ZFS host: systemctl enable --now '
-                     'tgt' if code != errors.WRAPPER_REFUSED else
-                     'Check "tgtadm" in the wrapper config.')
-            return
-        self.facts.add('tgtd')
-        count = sum(1 for ln in out.splitlines() if ln.startswith('Target '))
-        self.add('tgtd', OK, 'tgtd answers (%d targets)' % count)
-
-    def check_persistence(self):
-        code, out = _exit_code(self.executor, 'target-list')
-        if code != 0:
-            self.add('persistence', FAIL, 'target-list failed (exit %s): %s'
-                     % (code, out.strip()[:200]),
-                     'Check "statedir" and "lockfile" in the wrapper config '
-                     '(doc/wrapper-install.rst).')
-            return
-        targets = parse_target_list(out)
-        ours = [t for t in targets
-                if t['iqn'].startswith(self.s.target_prefix)]
-        missing = [t['iqn'] for t in ours if t.get('tid') in (None, '-')]
-        volatile = [t['iqn'] for t in ours if t.get('persisted') != 'yes']
-        restore = ('Restart cinder-volume (it restores its targets on '
-                   'start-up) or run: ssh -i %s %s@%s target-restore; see '
-                   'doc/deployment.rst, "After a ZFS host reboot".'
-                   % (self.s.san_private_key, self.s.san_login,
-                      self.s.san_ip))
+    def _step(self, name, needs, check):
+        """Run one check unless a fact it needs was not established."""
+        ctx = self.ctx
+        missing = [n for n in needs if n not in ctx.facts]
         if missing:
-            self.add('persistence', FAIL, '%d exported volumes are missing '
-                     'from tgtd (restarted without restore?): %s'
-                     % (len(missing), ', '.join(missing[:5])), restore)
-        if volatile:
-            self.add('persistence', WARN, '%d targets would not survive a '
-                     'tgtd restart (not persisted): %s'
-                     % (len(volatile), ', '.join(volatile[:5])),
-                     'Re-export them (detach/attach) or recreate them with '
-                     'the current wrapper.')
-        if not missing and not volatile:
-            self.add('persistence', OK, '%d targets of this prefix, all '
-                     'live in tgtd and persisted' % len(ours))
-
-    # ------------------------------------------------------ write test
-
-    def write_test(self):
-        name = TEST_PREFIX + secrets.token_hex(4)
-        iqn = self.s.target_prefix + name
-        dataset = self.zfs.full(name)
-        timings = []
-        cleanup = []
+            ctx.add(name, SKIP, 'needs: %s (see above)' % ', '.join(missing))
+            return
         try:
-            self._timed(timings, 'create', self.zfs.create_volume, name,
-                        TEST_SIZE, True)
-            cleanup.append(('destroy', self.zfs.destroy, name))
-            # target-delete is idempotent: undo a half-made export too.
-            cleanup.insert(0, ('unexport', self.executor, 'target-delete',
-                               iqn))
-            self._timed(timings, 'export', self._export, iqn, dataset, name)
-            self._timed(timings, 'list', self._expect_listed, iqn)
-        except (errors.ZolError, processutils.ProcessExecutionError) as e:
-            step = ['create', 'export', 'list'][len(timings)]
-            self.add('write test', FAIL, '%s of %s failed: %s'
-                     % (step, dataset, _host_error(e)), self._fix_for(e) or
-                     'See the wrapper\'s log on the ZFS host.')
-        finally:
-            left = self._cleanup(timings, cleanup)
-        if left:
-            self.add('write test', FAIL, 'could not remove: %s'
-                     % '; '.join(left), 'On the ZFS host: tgtadm/zfs by '
-                     'hand, or ssh with the driver key: target-delete %s; '
-                     'zfs destroy %s' % (iqn, dataset))
-        elif not any(r.name == 'write test' for r in self.results):
-            self.add('write test', OK, '%s: %s' % (dataset, ', '.join(
-                '%s %.0f ms' % t for t in timings)))
-
-    def _timed(self, timings, what, func, *args):
-        start = time.monotonic()
-        func(*args)
-        timings.append((what, (time.monotonic() - start) * 1000))
-
-    def _export(self, iqn, dataset, name):
-        serial = name.replace('-', '')[:16]
-        argv = ['target-create', iqn, dataset, serial]
-        secret = None
-        if self.s.use_chap_auth:
-            argv.append(serial)
-            secret = secrets.token_hex(8) + '\n'
-        out, _err = self.executor(*argv, process_input=secret)
-        if 'tid=' not in out:
-            raise errors.TargetError(iqn, 'target-create printed %r'
-                                     % out.strip()[:80])
-
-    def _expect_listed(self, iqn):
-        out, _err = self.executor('target-list')
-        for t in parse_target_list(out):
-            if t['iqn'] == iqn:
-                if t.get('tid') in (None, '-') or t.get('persisted') != 'yes':
-                    raise errors.TargetError(iqn, 'listed as %s' % t['line'])
-                return
-        raise errors.TargetError(iqn, 'not in target-list after create')
-
-    def _cleanup(self, timings, cleanup):
-        left = []
-        for what, func, *args in cleanup:
-            try:
-                self._timed(timings, what, func, *args)
-            except (errors.ZolError,
-                    processutils.ProcessExecutionError) as e:
-                left.append('%s: %s' % (' '.join(args), _host_error(e)))
-        return left
-
-    # ------------------------------------------------------- executor
-
-    @staticmethod
-    def _ssh_executor(settings, known_hosts, timeout):
-        """The driver's own executor, with the check's short timeouts."""
-        return ssh.SSHExecutor(
-            settings.san_ip, port=settings.san_ssh_port,
-            login=settings.san_login,
-            private_key=settings.san_private_key or None,
-            password=settings.san_password or None,
-            known_hosts_file=known_hosts,
-            strict_host_key=settings.zol_ssh_strict_host_key,
-            conn_timeout=min(settings.ssh_conn_timeout or timeout, timeout),
-            command_timeout=settings.zol_ssh_command_timeout,
-            min_pool=1, max_pool=1, keepalive=0, retries=1)
+            check(ctx)
+        except (errors.ZolError, processutils.ProcessExecutionError,
+                ssh.UnsafeArgument, OSError) as e:
+            ctx.add(name, FAIL, context.host_error(e), ctx.fix_for(e))
 
 
-# ---------------------------------------------------------------- helpers
-
-def _encrypted(exc):
-    """paramiko or cryptography saying the key needs a passphrase."""
-    return (isinstance(exc, paramiko.PasswordRequiredException) or
-            'password' in str(exc).lower())
-
-
-def _host_error(exc):
-    """One line with the host's own words, never a traceback."""
-    if isinstance(exc, processutils.ProcessExecutionError):
-        text = (exc.stderr or exc.stdout or '').strip()
-        return '"%s" exited %s: %s' % (exc.cmd, exc.exit_code, text[:300])
-    return str(exc)
-
-
-def _exit_code(executor, *argv):
-    """(exit code, stdout or stderr) of a command, whatever it exits."""
-    try:
-        out, err = executor(*argv, check_exit_code=[0])
-        return 0, out
-    except processutils.ProcessExecutionError as e:
-        return e.exit_code, (e.stderr or e.stdout or '')
-
-
-def parse_target_list(text):
-    """Rows of the wrapper's target-list: {'iqn':, 'tid':, ..., 'line':}."""
-    rows = []
-    for line in text.splitlines():
-        words = line.split()
-        if not words:
-            continue
-        row = {'iqn': words[0], 'line': line.strip()}
-        for word in words[1:]:
-            key, _sep, value = word.partition('=')
-            row[key] = value
-        rows.append(row)
-    return rows
-
-
-def tcp_probe(host, port, timeout):
-    """Milliseconds to open (and close) a TCP connection; OSError if not."""
-    start = time.monotonic()
-    socket.create_connection((host, int(port)), timeout).close()
-    return (time.monotonic() - start) * 1000
-
-
-def server_host_key(host, port, timeout, keys, known):
-    """The host key the server presents (no login, nothing recorded)."""
-    sock = socket.create_connection((host, int(port)), timeout)
-    transport = paramiko.Transport(sock)
-    try:
-        transport.banner_timeout = transport.handshake_timeout = timeout
-        keys.prefer(transport, known)
-        try:
-            transport.start_client(timeout=timeout)
-        except (paramiko.SSHException, EOFError, OSError) as e:
-            raise errors.TransportError('%s:%s' % (host, port),
-                                        'SSH handshake failed: %s' % e)
-        return transport.get_remote_server_key()
-    finally:
-        transport.close()
+def _ssh_executor(settings, known_hosts, timeout):
+    """The driver's own executor, with the check's short timeouts."""
+    return ssh.SSHExecutor(
+        settings.san_ip, port=settings.san_ssh_port,
+        login=settings.san_login,
+        private_key=settings.san_private_key or None,
+        password=settings.san_password or None,
+        known_hosts_file=known_hosts,
+        strict_host_key=settings.zol_ssh_strict_host_key,
+        conn_timeout=min(settings.ssh_conn_timeout or timeout, timeout),
+        command_timeout=settings.zol_ssh_command_timeout,
+        min_pool=1, max_pool=1, keepalive=0, retries=1)
 
 
 # ----------------------------------------------------------------- output

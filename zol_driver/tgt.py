@@ -196,8 +196,12 @@ def _opt(conf, name, default=None):
 def _explicit(conf, name):
     """True unless name is left at its default in a Cinder Configuration.
 
-    Objects that are not a Cinder Configuration count as explicit.
+    An object with an ``explicit`` set of option names (the check tool's
+    settings) says so itself; other objects count as explicit.
     """
+    explicit = vars(conf).get('explicit')
+    if explicit is not None:
+        return name in explicit
     if 'config_group' not in vars(conf):
         return True
     from oslo_config import cfg
@@ -234,6 +238,13 @@ def portal_ip(conf):
     if _explicit(conf, 'target_ip_address'):
         return _opt(conf, 'target_ip_address') or _opt(conf, 'san_ip')
     return _opt(conf, 'san_ip')
+
+
+def portal_hosts(conf):
+    """The portals' addresses: portal_ip, then the secondary ones."""
+    ips = [portal_ip(conf)]
+    ips += list(_opt(conf, 'target_secondary_ip_addresses', []))
+    return [ip for ip in ips if ip]
 
 
 def connected(volume):
@@ -302,10 +313,8 @@ class TgtTargets(object):
     def portals(self):
         """['ip:port', ...]: the main portal, then the secondary ones."""
         port = _opt(self.conf, 'target_port', 3260)
-        ips = [portal_ip(self.conf)]
-        ips += list(_opt(self.conf, 'target_secondary_ip_addresses', []))
         return ['%s:%s' % ('[%s]' % ip if ':' in ip else ip, port)
-                for ip in ips if ip]
+                for ip in portal_hosts(self.conf)]
 
     # -------------------------------------------------------------- names
 

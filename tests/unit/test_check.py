@@ -67,7 +67,8 @@ class FakeHost(object):
     def close(self):
         self.closed = True
 
-    def __call__(self, *argv, check_exit_code=True, process_input=None):
+    def __call__(self, *argv, check_exit_code=True, process_input=None,
+                 deadline=None):
         self.log.append(' '.join(argv))
         if self.fail_on and self.fail_on in argv:
             return self._exit(1, '', 'boom: %s' % self.fail_on, argv,
@@ -161,9 +162,9 @@ class CheckTestCase(testtools.TestCase):
         self._pin(self.host_key)
         self.probes = []
         self.useFixture(fixtures.MonkeyPatch(
-            'zol_driver.check.tcp_probe', self._tcp_probe))
+            'zol_driver.checks.login.tcp_probe', self._tcp_probe))
         self.useFixture(fixtures.MonkeyPatch(
-            'zol_driver.check.server_host_key',
+            'zol_driver.checks.login.server_host_key',
             lambda *a: self.host_key))
         self.closed_ports = set()
         self.options = {}
@@ -278,6 +279,19 @@ class CheckTestCase(testtools.TestCase):
         self.assertEqual(1, len(self.host.secrets))
         self.assertNotIn(self.host.secrets[0].strip(), ' '.join(
             self.host.log))
+
+    def test_write_test_exports_as_the_driver_does(self):
+        """CHAP unless use_chap_auth is set; the serial from the name."""
+        self.results('--write-test')
+        self.assertEqual(1, len(self.host.secrets), 'CHAP by default')
+        create = [c.split() for c in self.host.log
+                  if c.startswith('target-create')][0]
+        self.assertRegex(create[3], r'^zolcheck[0-9a-f]{8}$')
+        self.assertRegex(create[4], r'^zol[0-9a-f]{12}$')
+        self.options['use_chap_auth'] = 'False'
+        self.host.secrets = []
+        self.results('--write-test')
+        self.assertEqual([], self.host.secrets, 'use_chap_auth = False')
 
     def test_write_test_cleans_up_after_failed_export(self):
         self.host.fail_on = 'target-create'
@@ -479,13 +493,6 @@ class CheckTestCase(testtools.TestCase):
                         stdout=io.StringIO())
         self.assertEqual(1, rc)
         self.assertIn('/nonexistent/cinder.conf', err.getvalue())
-
-    def test_parse_target_list(self):
-        rows = check.parse_target_list(
-            'iqn.x:v tid=3 lun=/dev/zvol/t/v persisted=yes sessions=1\n\n')
-        self.assertEqual([{'iqn': 'iqn.x:v', 'tid': '3', 'sessions': '1',
-                           'lun': '/dev/zvol/t/v', 'persisted': 'yes',
-                           'line': rows[0]['line']}], rows)
 
 
 class DeclaredOptionsTestCase(testtools.TestCase):
