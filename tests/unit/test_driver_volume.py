@@ -79,6 +79,14 @@ class SetupTestCase(DriverTestCase):
                                     self._setup)
             self.assertIn(word, str(exc))
 
+    def test_warnings_of_the_check_are_logged(self):
+        log = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        self.set(san_password='hunter2', zol_ssh_strict_host_key=False)
+        self._setup()
+        self.assertIn('san_password is set', log.output)
+        self.assertIn('zol_ssh_strict_host_key = False', log.output)
+        self.assertNotIn('hunter2', log.output)
+
     def test_good_options(self):
         self.set(zol_volblocksize='16K', zol_compression='zstd-3',
                  zol_zvol_properties={'sync': 'always'},
