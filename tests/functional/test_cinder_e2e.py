@@ -239,10 +239,12 @@ class CinderEndToEndTest(testtools.TestCase):
         # cinder get-capabilities: the zol:* extra specs, published
         shown = self.client.capabilities.get(
             "aio@%s" % BACKEND).to_dict()
-        self.assertEqual("zol", shown["vendor_prefix"])
+        props = shown["properties"]
         for key in ("zol:sparse", "zol:volblocksize", "zol:compression",
                     "zol:sync"):
-            self.assertIn(key, shown["properties"])
+            self.assertIn(key, props)
+        self.assertEqual("boolean", props["zol:sparse"]["type"])
+        self.assertIn("16K", props["zol:volblocksize"]["enum"])
 
     def test_2_types_thin_thick_extend_retype(self):
         thick = self._create(1, "thick")
