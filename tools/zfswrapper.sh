@@ -3,19 +3,16 @@
 #
 #   restrict,command="/usr/local/sbin/zfswrapper.sh -c /etc/cinder-zol/zfswrapper.conf" ssh-ed25519 AAAA...
 #
-# The command to judge is in SSH_ORIGINAL_COMMAND (doc/wrapper-protocol.rst).
-# It is split into words on single spaces only, with globbing off; the words
-# must fit one row of GRAMMAR below, and then run() logs the command and
-# execs its binary with exactly those words.  Nothing is ever evaluated: no
-# eval, no sh -c, no word of the command reaches a shell again.  A refused
-# command exits 126 with one line "zfswrapper: refused: <reason>" on stderr
-# and nothing executed.  The wrapper's own verbs (target-*, zvol-read/-write,
-# version) are judged here and run by zfswrapper-helper.sh, beside this file
-# (it holds the tgt lock, the state files and tgtd's listing parser).
-#
-# POSIX sh (dash); needs only coreutils, util-linux (flock, logger), mawk.
-# Every process it starts costs time (hundreds of ms on a slow host), so the
-# checks, the environment scrub and the file log use shell builtins only.
+# The command is in SSH_ORIGINAL_COMMAND (doc/wrapper-protocol.rst), split
+# into words on single spaces only, globbing off.  It must fit a row of
+# GRAMMAR below; then run() logs it and execs the binary with exactly those
+# words.  Nothing is ever evaluated: no eval, no sh -c, no word reaches a
+# shell again.  A refused command exits 126, one line "zfswrapper: refused:
+# <reason>" on stderr, nothing run.  The wrapper's own verbs (target-*,
+# zvol-read/-write, version) run in zfswrapper-helper.sh beside this file.
+# POSIX sh (dash): coreutils, util-linux (flock, logger), mawk.  Processes
+# cost time on a slow host, so the checks, the environment scrub and the
+# file log use shell builtins only.
 
 # shellcheck disable=SC2015
 # (SC2015: "A && B || fail" is meant: fail when either A or B is false.)
@@ -63,25 +60,15 @@ NL='
 '
 
 # ------------------------------------------------------------- the grammar
-# Every command the driver's key can run, one row per form:
-#
-#   RUN     VERB      OPTIONS... : POSITIONALS...
-#
-# RUN zfs, zpool, tgtadm: the command is "RUN VERB WORD...", and that
-# binary runs with every word after RUN.  RUN helper: the command is
-# "VERB WORD...", run by zfswrapper-helper.sh.  A command may match any row
-# of its verb.  OPTIONS come first, in any order, each at most once: -x is
-# a flag, -x=KIND takes an argument, "!" marks a required one, "*" one
-# that may repeat.  POSITIONALS follow in this order: KIND+ is one or more
-# words, KIND? an optional last word, =WORD exactly WORD.  The kinds (see
-# fits()): size, num: digits; names: a,b,c of [a-z0-9_:]; prop:
-# PROP=VALUE (PROP in NATIVE_PROPS or zol:NAME); zolprop: zol:NAME=VALUE;
-# dataset: PARENT, PARENT/VOL or PARENT/VOL@SNAP; child: PARENT/VOL; snap:
-# PARENT/VOL@SNAP (snap+: all of one PARENT, each of another VOL); child~:
-# a child of the previous word's PARENT; snap~: a snap of the previous
-# word's VOL; volume: a child but the driver's zol-deleted-* and
-# zol-revert-*; pool: the pool of a PARENT; iqn; serial; chapuser (the
-# CHAP secret then comes as one line on stdin).
+# Every command the driver's key can run: "RUN VERB OPTIONS... :
+# POSITIONALS...", one row per form.  RUN zfs, zpool, tgtadm: the command is
+# "RUN VERB WORD..." and that binary runs with the words after RUN; RUN
+# helper: the command is "VERB WORD..." (zfswrapper-helper.sh runs it).
+# OPTIONS come first, in any order, each at most once: -x a flag, -x=KIND
+# with an argument, "!" required, "*" may repeat.  POSITIONALS follow in
+# order: KIND+ one or more, KIND? an optional last word, =WORD exactly
+# WORD.  The kinds are in fits() (doc/wrapper-protocol.rst has this table
+# and a legend; tests/unit/test_wrapper_table.py keeps them equal).
 GRAMMAR='
 zfs     create          -s -V=size! -b=size -o=prop*     : child
 zfs     destroy         -r                               : child
@@ -120,26 +107,25 @@ if [ -n "$SSH_FROM" ]; then
     case $CLIENT in ''|*[!0-9A-Fa-f.:]*) CLIENT=unknown ;; esac
 fi
 
-# Configuration (overridden by the -c file).
+# Configuration (the -c file overrides).  zvol_wait and lock_wait bound
+# every export verb (doc/wrapper-protocol.rst, "How long a verb may take").
 C_PARENTS=
 C_ZFS=
 C_ZPOOL=
 C_TGTADM=
 C_STATEDIR=/var/lib/cinder-zol/targets
-C_LOCKFILE=            # default: STATEDIR/.lock (set in check_config)
+C_LOCKFILE=
 C_LOG=syslog
 C_ZVOL_WAIT=10
-# Bounds that keep every export verb inside the driver's 25 s budget:
-# doc/wrapper-protocol.rst, "How long a verb may take".
 C_LOCK_WAIT=10
 C_DD=/bin/dd
 C_FLOCK=/usr/bin/flock
-C_UDEVADM=             # optional (kick_udev); default /bin/udevadm if there
+C_UDEVADM=
 C_LOGGER=/usr/bin/logger
 C_SUDO=
 C_ZVOL_ROOT=/dev/zvol
 C_ZVOL_ALLOW_FILES=no
-MY_UID=                 # the wrapper's effective uid (load_config)
+MY_UID=
 
 # ---------------------------------------------------------------- output
 
@@ -154,10 +140,10 @@ utc_now() {
     UTC_NOW=-
     _bt=
     while read -r _k _v _r; do
-        [ "$_k" = btime ] && { _bt=$_v; break; }
+        [ "$_k" != btime ] || { _bt=$_v; break; }
     done </proc/stat
-    read -r _up _r </proc/uptime || return 0
-    is_digits "$_bt" && is_digits "${_up%.*}" || return 0
+    read -r _up _r </proc/uptime && is_digits "$_bt" &&
+        is_digits "${_up%.*}" || return 0
     _s=$((_bt + ${_up%.*}))
     # days since 1970-01-01 -> civil date (proleptic Gregorian calendar)
     _z=$((_s / 86400 + 719468))
@@ -170,15 +156,10 @@ utc_now() {
     _m=$((_mp < 10 ? _mp + 3 : _mp - 9))
     _y=$((_yoe + _era * 400 + (_m <= 2)))
     _t=$((_s % 86400))
-    _hh=$((_t / 3600))
-    _mm=$((_t % 3600 / 60))
-    _ss=$((_t % 60))
-    [ $_m -ge 10 ] || _m=0$_m
-    [ $_d -ge 10 ] || _d=0$_d
-    [ $_hh -ge 10 ] || _hh=0$_hh
-    [ $_mm -ge 10 ] || _mm=0$_mm
-    [ $_ss -ge 10 ] || _ss=0$_ss
-    UTC_NOW=$_y-$_m-${_d}T$_hh:$_mm:${_ss}Z
+    # two digits each: 100 added, its leading 1 dropped
+    set -- $((_m + 100)) $((_d + 100)) $((_t / 3600 + 100)) \
+        $((_t % 3600 / 60 + 100)) $((_t % 60 + 100))
+    UTC_NOW=$_y-${1#1}-${2#1}T${3#1}:${4#1}:${5#1}Z
 }
 
 # log_event allowed|refused|failed TEXT (TEXT holds safe bytes only).
@@ -225,34 +206,22 @@ is_seg() {
     case $1 in ''|[-.]*|*[!A-Za-z0-9_.:-]*) return 1 ;; esac
 }
 
-# ds_kind WORD: parent|child|snap in DS_KIND (DS_VOL = PARENT/VOL part,
-# DS_PARENT = PARENT), or status 1 when WORD is not PARENT, PARENT/VOL or
-# PARENT/VOL@SNAP.
+# ds_kind WORD: DS_KIND = parent, child or snap (DS_PARENT = PARENT,
+# DS_VOL = PARENT/VOL), or status 1 when WORD is not PARENT, PARENT/VOL or
+# PARENT/VOL@SNAP of a configured parent.
 ds_kind() {
-    DS_KIND=
+    DS_KIND=parent
     DS_VOL=
-    DS_PARENT=
-    for _p in $C_PARENTS; do
-        DS_PARENT=$_p
-        if [ "$1" = "$_p" ]; then
-            DS_KIND=parent
-            return 0
-        fi
-        case $1 in "$_p"/*) ;; *) continue ;; esac
-        _rest=${1#"$_p"/}
-        case $_rest in
-            *@*)
-                is_seg "${_rest%%@*}" && is_seg "${_rest#*@}" || return 1
-                DS_KIND=snap
-                DS_VOL=$_p/${_rest%%@*}
-                ;;
-            *)
-                is_seg "$_rest" || return 1
-                DS_KIND=child
-                DS_VOL=$1
-                ;;
-        esac
-        return 0
+    for DS_PARENT in $C_PARENTS; do
+        [ "$1" != "$DS_PARENT" ] || return 0
+        case $1 in "$DS_PARENT"/*) ;; *) continue ;; esac
+        _rest=${1#"$DS_PARENT"/}
+        DS_VOL=$DS_PARENT/${_rest%%@*}
+        DS_KIND=child
+        case $_rest in *@*) DS_KIND=snap ;; esac
+        is_seg "${_rest%%@*}" && { [ $DS_KIND = child ] ||
+            is_seg "${_rest#*@}"; }
+        return
     done
     return 1
 }
@@ -310,15 +279,14 @@ fits_dataset() {
     _pp=$DS_PARENT
     _pv=$DS_VOL
     ds_kind "$2" || DS_KIND=none
-    case $1 in
-        dataset) _want=parent/child/snap; _what='PARENT[/VOL[@SNAP]]' ;;
-        snap|snap~) _want=snap; _what=PARENT/VOL@SNAP ;;
-        *) _want=child; _what=PARENT/VOL ;;
+    case $1:$DS_KIND in
+        dataset:none) _what='PARENT[/VOL[@SNAP]]' ;;
+        snap*:snap|dataset:*|child*:child|volume:child) _what= ;;
+        snap*) _what=PARENT/VOL@SNAP ;;
+        *) _what=PARENT/VOL ;;
     esac
-    case /$_want/ in
-        */"$DS_KIND"/*) ;;
-        *) WHY="$2 is not $_what of a configured parent"; return 1 ;;
-    esac
+    WHY="$2 is not $_what of a configured parent"
+    [ -z "$_what" ] || return 1
     WHY=
     case $1 in
         child~) [ "$DS_PARENT" = "$_pp" ] || WHY="a volume keeps its parent" ;;
@@ -326,35 +294,27 @@ fits_dataset() {
         volume) case ${2##*/} in zol-deleted-*|zol-revert-*)
             WHY="$2 is the driver's internal zvol" ;; esac ;;
         snap)
-            if [ "$RUN_I" = 0 ]; then
-                G_PARENT=$DS_PARENT
-                G_VOLS=" $DS_VOL "
-            elif [ "$DS_PARENT" != "$G_PARENT" ]; then
+            [ "$RUN_I" != 0 ] || { G_PARENT=$DS_PARENT; G_VOLS=' '; }
+            [ "$DS_PARENT" = "$G_PARENT" ] ||
                 WHY="all snapshots must be under one parent"
-            else
-                case $G_VOLS in *" $DS_VOL "*) WHY="$DS_VOL is named twice" ;; esac
-                G_VOLS="$G_VOLS$DS_VOL "
-            fi ;;
+            case $G_VOLS in *" $DS_VOL "*) WHY="$DS_VOL is named twice" ;; esac
+            G_VOLS="$G_VOLS$DS_VOL " ;;
     esac
     [ -z "$WHY" ]
 }
 
 # ------------------------------------------------------------- judging
 
-# Words of the command line: safe bytes, single spaces, bounded lengths.
-check_line() {
+# check_words WORD...: the command line has safe bytes only, single
+# spaces, and bounded lengths.
+check_words() {
     [ -n "$CMD" ] || refuse "no command (interactive logins are not allowed)"
     [ ${#CMD} -le $MAX_COMMAND ] ||
         refuse "command longer than $MAX_COMMAND bytes"
     case $CMD in
         *[!A-Za-z0-9_.:/@=,\ -]*) refuse "byte outside the safe set" ;;
-    esac
-    case $CMD in
         ' '*|*' '|*'  '*) refuse "empty word (words are split on single spaces)" ;;
     esac
-}
-
-check_words() {
     for _w in "$@"; do
         [ ${#_w} -le $MAX_WORD ] || refuse "word longer than $MAX_WORD bytes"
         case $_w in
@@ -595,21 +555,20 @@ load_config() {
     while IFS= read -r _line || [ -n "$_line" ]; do
         _line=${_line%%#*}
         IFS=' 	'
-        case $_line in *=*) ;; *)
-            # shellcheck disable=SC2086     # split into words (set -f)
-            set -- $_line
-            IFS=' '
-            [ $# -eq 0 ] || config_error "line without '=' in $_conf"
-            continue ;;
-        esac
-        # shellcheck disable=SC2086         # split into words (set -f)
+        # shellcheck disable=SC2086     # split into words (set -f)
         set -- ${_line%%=*}
-        [ $# -eq 1 ] || { IFS=' '; config_error "bad key in $_conf"; }
-        _key=$1
-        # shellcheck disable=SC2086         # split into words (set -f)
+        _nkey=$#
+        _key=${1-}
+        # shellcheck disable=SC2086     # split into words (set -f)
         set -- ${_line#*=}
         IFS=' '
         _val="$*"
+        case $_line:$_nkey in
+            *=*:1) ;;
+            *=*:*) config_error "bad key in $_conf" ;;
+            *:0) continue ;;
+            *) config_error "line without '=' in $_conf" ;;
+        esac
         case $CONF_KEYS in *" $_key "*) config_error "$_key given twice" ;; esac
         CONF_KEYS="$CONF_KEYS$_key "
         case $_key in
@@ -695,7 +654,6 @@ main() {
         exit 126
     fi
     load_config "$2"
-    check_line
     # shellcheck disable=SC2086     # the argv: split on single spaces (set -f)
     set -- $CMD
     check_words "$@"
