@@ -241,6 +241,7 @@ tid_real() {
 # verb fails and changes nothing; with SOFT_AMBIGUOUS=1, status 2 instead.
 SOFT_AMBIGUOUS=0
 find_target() {
+    _iqn=$1
     T_TID=
     T_LUN=-
     T_SESS=0
@@ -251,34 +252,27 @@ find_target() {
     IFS=$NL
     for _l in $TABLE; do
         _r=${_l#*|}
-        [ "${_r%%|*}" = "$1" ] || continue
+        [ "${_r%%|*}" = "$_iqn" ] || continue
+        IFS='|'
+        # shellcheck disable=SC2086     # the fields (none holds a "|")
+        set -- $_l
         IFS=' '
-        T_TID=${_l%%|*}
-        _r=${_r#*|}
-        T_LUN=${_r%%|*}
-        _r=${_r#*|}
-        T_SESS=${_r%%|*}
-        _r=${_r#*|}
-        T_ACCT=${_r%%|*}
-        _r=${_r#*|}
-        T_ACL=${_r%%|*}
-        _r=${_r#*|}
-        T_SN=${_r%%|*}
-        _r=${_r#*|}
-        _ok=${_r%%|*}
-        _r=${_r#*|}
-        _pre=${_r%%|*}
-        _r=${_r#*|}
-        _next=${_r%%|*}
-        T_CONNS=${_r#*|}
-        if [ "$_ok" = 1 ] &&
-                { [ "$_pre" = 0 ] || tid_real "$T_TID"; } &&
-                { [ "$T_SESS" = 0 ] || [ "$_next" = - ] ||
-                  tid_real "$_next"; }; then
+        T_TID=$1
+        T_LUN=$3
+        T_SESS=$4
+        T_ACCT=$5
+        T_ACL=$6
+        T_SN=$7
+        T_CONNS=${11-}
+        # $8 ok, $9 pre, ${10} next (TGT_AWK)
+        if [ "$8" = 1 ] &&
+                { [ "$9" = 0 ] || tid_real "$T_TID"; } &&
+                { [ "$T_SESS" = 0 ] || [ "${10}" = - ] ||
+                  tid_real "${10}"; }; then
             return 0
         fi
         [ "$SOFT_AMBIGUOUS" = 1 ] && return 2
-        fail "tgtd's listing of $1 is ambiguous (initiator-chosen text?): nothing done"
+        fail "tgtd's listing of $_iqn is ambiguous (initiator-chosen text?): nothing done"
     done
     IFS=' '
     return 1
@@ -458,24 +452,23 @@ acl_opt() {
     case $1 in iqn.*|eui.*|naa.*) ACL_OPT=--initiator-name ;; *) ACL_OPT=-I ;; esac
 }
 
+# acl_apply bind|unbind TID LIST OTHERS: bind or unbind on TID each
+# initiator of LIST that OTHERS lacks.
+acl_apply() {
+    for _a in $3; do
+        in_list "$_a" "$4" && continue
+        acl_opt "$_a"
+        tgt --op "$1" --mode target --tid "$2" "$ACL_OPT" "$_a" ||
+            { ERR="cannot $1 $_a on tid $2"; return 1; }
+        CHANGED=1
+    done
+}
+
 # sync_acl TID: tgtd's ACL of TID becomes W_INITS (bind first, then unbind).
 sync_acl() {
-    _want=$W_INITS
-    for _a in $_want; do
-        in_list "$_a" "$T_ACL" && continue
-        acl_opt "$_a"
-        tgt --op bind --mode target --tid "$1" "$ACL_OPT" "$_a" ||
-            { ERR="cannot allow $_a on tid $1"; return 1; }
-        CHANGED=1
-    done
-    for _a in $T_ACL; do
-        in_list "$_a" "$_want" && continue
-        acl_opt "$_a"
-        tgt --op unbind --mode target --tid "$1" "$ACL_OPT" "$_a" ||
-            { ERR="cannot remove $_a from tid $1"; return 1; }
-        CHANGED=1
-    done
-    T_ACL=$_want
+    acl_apply bind "$1" "$W_INITS" "$T_ACL" &&
+        acl_apply unbind "$1" "$T_ACL" "$W_INITS" || return 1
+    T_ACL=$W_INITS
 }
 
 # acct_elsewhere USER TID: USER is bound to a target other than TID
@@ -690,6 +683,17 @@ target_delete() {
     rm -f "$C_STATEDIR/$1" 9>&- || fail "cannot remove $C_STATEDIR/$1"
 }
 
+# w_from_state: W_* (what to export) = the S_* read_state loaded.
+w_from_state() {
+    W_IQN=$S_IQN
+    W_DATASET=$S_DATASET
+    W_SERIAL=$S_SERIAL
+    W_TID=$S_TID
+    W_USER=$S_USER
+    W_SECRET=$S_SECRET
+    W_INITS=$S_INITS
+}
+
 # Load W_* for an ACL change: from the state file, else from tgtd.
 acl_prepare() {
     _rc=0
@@ -699,13 +703,7 @@ acl_prepare() {
     W_INITS=
     if [ $_rc -eq 0 ]; then
         PERSISTED=yes
-        W_IQN=$S_IQN
-        W_DATASET=$S_DATASET
-        W_SERIAL=$S_SERIAL
-        W_TID=$S_TID
-        W_USER=$S_USER
-        W_SECRET=$S_SECRET
-        W_INITS=$S_INITS
+        w_from_state
     fi
     PRESENT=no
     if find_target "$1"; then
@@ -854,13 +852,7 @@ target_restore() {
             _failed=1
             continue
         fi
-        W_IQN=$S_IQN
-        W_DATASET=$S_DATASET
-        W_SERIAL=$S_SERIAL
-        W_TID=$S_TID
-        W_USER=$S_USER
-        W_SECRET=$S_SECRET
-        W_INITS=$S_INITS
+        w_from_state
         W_DEV=$C_ZVOL_ROOT/$W_DATASET
         OLD_USER=$S_USER
         OLD_SECRET=$S_SECRET
