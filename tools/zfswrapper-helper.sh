@@ -11,9 +11,9 @@
 #
 # with ZFSWRAPPER=<its version> (the marker), ZFSWRAPPER_CLIENT (for the
 # log lines) and ZFSWRAPPER_SECRET (target-create's CHAP secret: never an
-# argv word) in the environment.  It reads the wrapper beside it for the
-# word kinds, the log and the config checks (one copy of each), then drops
-# that environment, so tgtadm sees only PATH and LC_ALL.  Never name it
+# argv word) in the environment.  It drops those, and reads the wrapper
+# beside it for the word kinds, the log and the config checks (one copy of
+# each), so tgtadm sees only PATH and LC_ALL.  Never name it
 # in authorized_keys: without the marker of the wrapper's own version it
 # refuses to run, and run directly it gives nobody more than that user
 # already has (it is neither setuid nor in sudoers).
@@ -27,6 +27,9 @@
 _mark=${ZFSWRAPPER-}
 _client=${ZFSWRAPPER_CLIENT-}
 _secret=${ZFSWRAPPER_SECRET-}
+# The wrapper made this environment: PATH, LC_ALL, these three (and PWD,
+# which dash adds).  tgtadm gets PATH and LC_ALL only.
+unset ZFSWRAPPER ZFSWRAPPER_CLIENT ZFSWRAPPER_SECRET PWD
 set -- --helper "$@"
 # shellcheck source=tools/zfswrapper.sh     # its functions and config
 . "${0%/*}/zfswrapper.sh"

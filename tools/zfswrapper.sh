@@ -42,9 +42,11 @@ EOF
     unset $_drop
 }
 
-# The two values needed from sshd's environment wait in $1 and $2.
+# The two values needed from sshd's environment wait in $1 and $2.  (Read
+# by zfswrapper-helper.sh, whose environment the wrapper made, it drops
+# its few names itself: one fork less.)
 set -- "${SSH_ORIGINAL_COMMAND-}" "${SSH_CONNECTION-}" "$@"
-scrub_env
+[ "${3-}" = --helper ] || scrub_env
 IFS=' '
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
@@ -442,14 +444,16 @@ read_secret() {
         refuse "$VERB: CHAP secret must be 12-255 bytes of [A-Za-z0-9_.:@+/-]"
 }
 
-# helper_run CONFIG: RUN = zfswrapper-helper.sh beside the wrapper's own
-# file (a symlink to the wrapper, as the package makes, is followed), with
+# helper_run CONFIG: RUN = zfswrapper-helper.sh beside the wrapper (or, if
+# not there and the wrapper is a symlink, beside the file it names), with
 # the environment it expects: the marker ZFSWRAPPER (this version), the
 # client for its log lines and the CHAP secret (never in an argv).
 helper_run() {
-    _self=$0
-    [ ! -h "$_self" ] || _self=$(readlink -f -- "$0")
-    HELPER=${_self%/*}/zfswrapper-helper.sh
+    HELPER=${0%/*}/zfswrapper-helper.sh
+    if [ ! -x "$HELPER" ] && [ -h "$0" ]; then
+        _self=$(readlink -f -- "$0")
+        HELPER=${_self%/*}/zfswrapper-helper.sh
+    fi
     is_abs_path "$HELPER" && [ -x "$HELPER" ] || fail "no helper $HELPER"
     export ZFSWRAPPER="$VERSION" ZFSWRAPPER_CLIENT="$CLIENT" \
         ZFSWRAPPER_SECRET="${SECRET-}"
