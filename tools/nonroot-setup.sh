@@ -19,9 +19,9 @@
 #   nonroot-setup.sh USER PARENT PUBKEY_FILE [CONFIG]
 #
 # Run as root on the ZFS host, after the wrapper is installed as
-# /usr/local/sbin/zfswrapper.sh and CONFIG (default
-# /etc/cinder-zol/zfswrapper.conf) names PARENT in "parents" and sets
-# "sudo = /usr/bin/sudo".  PARENT must exist.  Safe to run again.  It gives
+# /usr/local/sbin/zfswrapper.sh (its zfswrapper-helper.sh beside it) and
+# CONFIG (default /etc/cinder-zol/zfswrapper.conf) names PARENT in
+# "parents" and sets "sudo = /usr/bin/sudo".  PARENT must exist.  Safe to run again.  It gives
 # USER exactly: the driver's key locked to the wrapper, "zfs allow" on
 # PARENT and its descendants, the wrapper's state/lock/log files, tgtadm
 # as root through sudo, and read/write on the zvol device nodes of PARENT.
@@ -53,6 +53,10 @@ case $user in ''|-*|*[!a-z0-9_-]*) die "bad user name: $user" ;; esac
 case $user in root) die "this is the non-root setup" ;; esac
 [ "$(id -u)" = 0 ] || die "run as root"
 [ -x "$WRAPPER" ] || die "install the wrapper as $WRAPPER first"
+# The wrapper runs its own verbs (targets, zvol streams) with the helper
+# beside its file; the user must be able to run both.
+helper=$(dirname "$(readlink -f "$WRAPPER")")/zfswrapper-helper.sh
+[ -x "$helper" ] || die "install zfswrapper-helper.sh as $helper first"
 [ -f "$conf" ] || die "no wrapper config $conf"
 zfs list -H -o name "$parent" >/dev/null 2>&1 ||
     die "dataset $parent does not exist (zfs create $parent)"

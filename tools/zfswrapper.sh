@@ -3,18 +3,16 @@
 #
 #   restrict,command="/usr/local/sbin/zfswrapper.sh -c /etc/cinder-zol/zfswrapper.conf" ssh-ed25519 AAAA...
 #
-# The command to judge is in SSH_ORIGINAL_COMMAND (doc/wrapper-protocol.rst).
-# It is split into words on single spaces only, with globbing off, every word
-# is checked against an allow-list per binary, verb and option, and the real
-# binary is then run with exactly those words.  Nothing is ever evaluated: no
-# eval, no sh -c, no word of the command reaches a shell again.  A refused
-# command exits 126 with one line "zfswrapper: refused: <reason>" on stderr
-# and nothing executed.  Every allowed and refused command is logged with the
-# client's address; CHAP secrets travel on stdin and are never logged.
-#
-# POSIX sh (dash); needs only coreutils, util-linux (flock, logger), mawk.
-# Every process it starts costs time (hundreds of ms on a slow host), so the
-# checks, the environment scrub and the file log use shell builtins only.
+# The command is in SSH_ORIGINAL_COMMAND (doc/wrapper-protocol.rst), split
+# into words on single spaces only, globbing off.  It must fit a row of
+# GRAMMAR below; then run() logs it and execs the binary with exactly those
+# words.  Nothing is ever evaluated: no eval, no sh -c, no word reaches a
+# shell again.  A refused command exits 126, one line "zfswrapper: refused:
+# <reason>" on stderr, nothing run.  The wrapper's own verbs (target-*,
+# zvol-read/-write, version) run in zfswrapper-helper.sh beside this file.
+# POSIX sh (dash): coreutils, util-linux (flock, logger), mawk.  Processes
+# cost time on a slow host, so the checks, the environment scrub and the
+# file log use shell builtins only.
 
 # shellcheck disable=SC2015
 # (SC2015: "A && B || fail" is meant: fail when either A or B is false.)
@@ -44,9 +42,11 @@ EOF
     unset $_drop
 }
 
-# The two values needed from sshd's environment wait in $1 and $2.
+# The two values needed from sshd's environment wait in $1 and $2.  (Read
+# by zfswrapper-helper.sh, whose environment the wrapper made, it drops
+# its few names itself: one fork less.)
 set -- "${SSH_ORIGINAL_COMMAND-}" "${SSH_CONNECTION-}" "$@"
-scrub_env
+[ "${3-}" = --helper ] || scrub_env
 IFS=' '
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
@@ -55,14 +55,52 @@ CMD=$1
 SSH_FROM=$2
 shift 2
 
-VERSION=1.2.0
+VERSION=1.3.0
 MAX_COMMAND=4096
 MAX_WORD=128
 NL='
 '
-NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias '
-NATIVE_PROPS="$NATIVE_PROPS"'primarycache secondarycache copies '
-NATIVE_PROPS="$NATIVE_PROPS"'refreservation reservation readonly snapdev '
+
+# ------------------------------------------------------------- the grammar
+# Every command the driver's key can run: "RUN VERB OPTIONS... :
+# POSITIONALS...", one row per form.  RUN zfs, zpool, tgtadm: the command is
+# "RUN VERB WORD..." and that binary runs with the words after RUN; RUN
+# helper: the command is "VERB WORD..." (zfswrapper-helper.sh runs it).
+# OPTIONS come first, in any order, each at most once: -x a flag, -x=KIND
+# with an argument, "!" required, "*" may repeat.  POSITIONALS follow in
+# order: KIND+ one or more, KIND? an optional last word, =WORD exactly
+# WORD.  The kinds are in fits() (doc/wrapper-protocol.rst has this table
+# and a legend; tests/unit/test_wrapper_table.py keeps them equal).
+GRAMMAR='
+zfs     create          -s -V=size! -b=size -o=prop*     : child
+zfs     destroy         -r                               : child
+zfs     destroy         -d!                              : snap
+zfs     snapshot        -o=prop*                         : snap+
+zfs     clone           -o=prop*                         : snap child
+zfs     promote                                          : child
+zfs     rollback                                         : snap
+zfs     rename                                           : child child~
+zfs     rename                                           : snap snap~
+zfs     set                                              : prop+ child
+zfs     set                                              : zolprop+ snap
+zfs     get             -H! -p! -o=names!                : names dataset
+zfs     list            -H! -p! -t=names -o=names!       : dataset
+zfs     list            -H! -p! -r! -d=num! -t=names -o=names! : dataset
+zpool   list            -H! -p! -o=names!                : pool
+tgtadm  --lld           : =iscsi =--op =show =--mode =target
+helper  target-create                                    : iqn child serial chapuser?
+helper  target-delete                                    : iqn
+helper  target-allow                                     : iqn iqn
+helper  target-deny                                      : iqn iqn
+helper  target-resize                                    : iqn
+helper  target-list                                      :
+helper  target-restore                                   :
+helper  version                                          :
+helper  zvol-read                                        : volume
+helper  zvol-write                                       : volume
+'
+# The native properties "prop" allows (zol_driver/zfs.py's NATIVE_PROPS).
+NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias primarycache secondarycache copies refreservation reservation readonly snapdev '
 
 VERB=-
 CLIENT=no-ssh
@@ -71,27 +109,25 @@ if [ -n "$SSH_FROM" ]; then
     case $CLIENT in ''|*[!0-9A-Fa-f.:]*) CLIENT=unknown ;; esac
 fi
 
-# Configuration (overridden by the -c file).
+# Configuration (the -c file overrides).  zvol_wait and lock_wait bound
+# every export verb (doc/wrapper-protocol.rst, "How long a verb may take").
 C_PARENTS=
 C_ZFS=
 C_ZPOOL=
 C_TGTADM=
 C_STATEDIR=/var/lib/cinder-zol/targets
-C_LOCKFILE=            # default: STATEDIR/.lock (set in check_config)
+C_LOCKFILE=
 C_LOG=syslog
 C_ZVOL_WAIT=10
-# Bounds that keep every export verb inside the driver's 25 s budget:
-# doc/wrapper-protocol.rst, "How long a verb may take".
 C_LOCK_WAIT=10
 C_DD=/bin/dd
 C_FLOCK=/usr/bin/flock
-C_UDEVADM=             # optional (kick_udev); default /bin/udevadm if there
+C_UDEVADM=
 C_LOGGER=/usr/bin/logger
 C_SUDO=
 C_ZVOL_ROOT=/dev/zvol
 C_ZVOL_ALLOW_FILES=no
-MY_UID=                 # the wrapper's effective uid (load_config)
-STATE_TRUSTED=          # state files state_iqns found trustworthy
+MY_UID=
 
 # ---------------------------------------------------------------- output
 
@@ -106,10 +142,10 @@ utc_now() {
     UTC_NOW=-
     _bt=
     while read -r _k _v _r; do
-        [ "$_k" = btime ] && { _bt=$_v; break; }
+        [ "$_k" != btime ] || { _bt=$_v; break; }
     done </proc/stat
-    read -r _up _r </proc/uptime || return 0
-    is_digits "$_bt" && is_digits "${_up%.*}" || return 0
+    read -r _up _r </proc/uptime && is_digits "$_bt" &&
+        is_digits "${_up%.*}" || return 0
     _s=$((_bt + ${_up%.*}))
     # days since 1970-01-01 -> civil date (proleptic Gregorian calendar)
     _z=$((_s / 86400 + 719468))
@@ -122,15 +158,10 @@ utc_now() {
     _m=$((_mp < 10 ? _mp + 3 : _mp - 9))
     _y=$((_yoe + _era * 400 + (_m <= 2)))
     _t=$((_s % 86400))
-    _hh=$((_t / 3600))
-    _mm=$((_t % 3600 / 60))
-    _ss=$((_t % 60))
-    [ $_m -ge 10 ] || _m=0$_m
-    [ $_d -ge 10 ] || _d=0$_d
-    [ $_hh -ge 10 ] || _hh=0$_hh
-    [ $_mm -ge 10 ] || _mm=0$_mm
-    [ $_ss -ge 10 ] || _ss=0$_ss
-    UTC_NOW=$_y-$_m-${_d}T$_hh:$_mm:${_ss}Z
+    # two digits each: 100 added, its leading 1 dropped
+    set -- $((_m + 100)) $((_d + 100)) $((_t / 3600 + 100)) \
+        $((_t % 3600 / 60 + 100)) $((_t % 60 + 100))
+    UTC_NOW=$_y-${1#1}-${2#1}T${3#1}:${4#1}:${5#1}Z
 }
 
 # log_event allowed|refused|failed TEXT (TEXT holds safe bytes only).
@@ -165,13 +196,7 @@ fail() {
     exit 1
 }
 
-# allowed: log the command about to run; without a log, nothing runs.
-allowed() {
-    log_event allowed "$CMD" ||
-        { printf 'zfswrapper: refused: cannot write the log\n' >&2; exit 126; }
-}
-
-# ---------------------------------------------------------------- checks
+# ------------------------------------------------------------ word kinds
 
 is_digits() {
     case $1 in ''|*[!0-9]*) return 1 ;; esac
@@ -183,134 +208,115 @@ is_seg() {
     case $1 in ''|[-.]*|*[!A-Za-z0-9_.:-]*) return 1 ;; esac
 }
 
-# Comma-separated names of [a-z0-9_:] (FIELDS, PROPS, TYPES).
-is_names() {
-    case $1 in ''|,*|*,|*,,*|*[!a-z0-9_:,]*) return 1 ;; esac
-}
-
-is_name() {
-    case $1 in ''|*[!a-z0-9_:]*) return 1 ;; esac
-}
-
-# A dataset path of one or more segments (config: parents).
-is_dataset_path() {
-    case $1 in ''|/*|*/|*//*) return 1 ;; esac
-    _rest=$1
-    while :; do
-        is_seg "${_rest%%/*}" || return 1
-        case $_rest in */*) _rest=${_rest#*/} ;; *) return 0 ;; esac
-    done
-}
-
-# ds_kind WORD: parent|child|snap in DS_KIND (DS_VOL = PARENT/VOL part,
-# DS_PARENT = PARENT), or status 1 when WORD is not PARENT, PARENT/VOL or
-# PARENT/VOL@SNAP.
+# ds_kind WORD: DS_KIND = parent, child or snap (DS_PARENT = PARENT,
+# DS_VOL = PARENT/VOL), or status 1 when WORD is not PARENT, PARENT/VOL or
+# PARENT/VOL@SNAP of a configured parent.
 ds_kind() {
-    DS_KIND=
+    DS_KIND=parent
     DS_VOL=
-    DS_PARENT=
-    for _p in $C_PARENTS; do
-        DS_PARENT=$_p
-        if [ "$1" = "$_p" ]; then
-            DS_KIND=parent
-            return 0
-        fi
-        case $1 in
-            "$_p"/*)
-                _rest=${1#"$_p"/}
-                case $_rest in
-                    *@*)
-                        is_seg "${_rest%%@*}" && is_seg "${_rest#*@}" ||
-                            return 1
-                        DS_KIND=snap
-                        DS_VOL=$_p/${_rest%%@*}
-                        ;;
-                    *)
-                        is_seg "$_rest" || return 1
-                        DS_KIND=child
-                        DS_VOL=$1
-                        ;;
-                esac
-                return 0
-                ;;
-        esac
+    for DS_PARENT in $C_PARENTS; do
+        [ "$1" != "$DS_PARENT" ] || return 0
+        case $1 in "$DS_PARENT"/*) ;; *) continue ;; esac
+        _rest=${1#"$DS_PARENT"/}
+        DS_VOL=$DS_PARENT/${_rest%%@*}
+        DS_KIND=child
+        case $_rest in *@*) DS_KIND=snap ;; esac
+        is_seg "${_rest%%@*}" && { [ $DS_KIND = child ] ||
+            is_seg "${_rest#*@}"; }
+        return
     done
     return 1
 }
 
-# need_ds WORD KINDS: refuse unless WORD is a dataset of one of KINDS.
-need_ds() {
-    if ds_kind "$1"; then
-        case " $2 " in *" $DS_KIND "*) return 0 ;; esac
-    fi
-    case $2 in
-        child) _want=PARENT/VOL ;;
-        snap) _want=PARENT/VOL@SNAP ;;
-        'child snap') _want='PARENT/VOL[@SNAP]' ;;
-        *) _want='PARENT[/VOL[@SNAP]]' ;;
+# fits KIND WORD: WORD is of KIND (GRAMMAR's legend; chapsecret: 12-255
+# bytes of [A-Za-z0-9_.:@+/-]); else status 1 and WHY says why.
+fits() {
+    WHY="$2 is no $1"
+    case $1 in
+        size|num) is_digits "$2" ;;
+        names) case $2 in ''|,*|*,|*,,*|*[!a-z0-9_:,]*) return 1 ;; esac ;;
+        prop) fits_prop "$2" ;;
+        zolprop) case $2 in zol:*) fits_prop "$2" ;; *) return 1 ;; esac ;;
+        iqn)
+            case $2 in
+                iqn.[0-9][0-9][0-9][0-9]-[0-9][0-9].?*|eui.?*|naa.?*) ;;
+                *) return 1 ;;
+            esac
+            case $2 in *[!A-Za-z0-9.:_-]*) return 1 ;; esac ;;
+        serial) is_seg "$2" && [ ${#2} -le 36 ] ;;
+        chapuser) is_seg "$2" && [ ${#2} -le 64 ] && NEED_SECRET=yes ;;
+        chapsecret)
+            WHY="bad CHAP secret"
+            case $2 in ''|-*|*[!A-Za-z0-9_.:@+/-]*) return 1 ;; esac
+            [ ${#2} -ge 12 ] && [ ${#2} -le 255 ] ;;
+        pool)
+            WHY="pool $2 holds no configured parent"
+            for _p in $C_PARENTS; do
+                [ "$2" != "${_p%%/*}" ] || return 0
+            done
+            return 1 ;;
+        =*) [ "$2" = "${1#=}" ] ;;
+        *) fits_dataset "$@" ;;
     esac
-    refuse "$VERB: $1 is not $_want of a configured parent"
 }
 
-is_pool() {
-    for _p in $C_PARENTS; do
-        [ "$1" = "${_p%%/*}" ] && return 0
-    done
-    return 1
-}
-
-# PROP=VALUE that create/clone/snapshot/set may pass.
-is_setprop() {
+# fits_prop PROP=VALUE: one that create/clone/snapshot/set may pass.
+fits_prop() {
     case $1 in ?*=?*) ;; *) return 1 ;; esac
-    _prop=${1%%=*}
     _val=${1#*=}
     case $_val in -*|*=*|*[!A-Za-z0-9_.:/@,-]*) return 1 ;; esac
+    _prop=${1%%=*}
     case $_prop in
-        zol:*)
-            case ${_prop#zol:} in ''|*[!a-z0-9_]*) return 1 ;; esac
-            ;;
+        zol:*) case ${_prop#zol:} in ''|*[!a-z0-9_]*) return 1 ;; esac ;;
         *)
             case $NATIVE_PROPS in *" $_prop "*) ;; *) return 1 ;; esac
-            case $_val in *[!A-Za-z0-9_.-]*) return 1 ;; esac
-            ;;
+            case $_val in *[!A-Za-z0-9_.-]*) return 1 ;; esac ;;
     esac
 }
 
-is_iqn() {
+# fits_dataset KIND WORD: the dataset kinds.  child~ and snap~ compare
+# with DS_* of the word before; a run of snap+ with G_PARENT and G_VOLS
+# (RUN_I: the word's place in the run).
+fits_dataset() {
+    _pp=$DS_PARENT
+    _pv=$DS_VOL
+    ds_kind "$2" || DS_KIND=none
+    case $1:$DS_KIND in
+        dataset:none) _what='PARENT[/VOL[@SNAP]]' ;;
+        snap*:snap|dataset:*|child*:child|volume:child) _what= ;;
+        snap*) _what=PARENT/VOL@SNAP ;;
+        *) _what=PARENT/VOL ;;
+    esac
+    WHY="$2 is not $_what of a configured parent"
+    [ -z "$_what" ] || return 1
+    WHY=
     case $1 in
-        iqn.[0-9][0-9][0-9][0-9]-[0-9][0-9].?*|eui.?*|naa.?*) ;;
-        *) return 1 ;;
+        child~) [ "$DS_PARENT" = "$_pp" ] || WHY="a volume keeps its parent" ;;
+        snap~) [ "$DS_VOL" = "$_pv" ] || WHY="a snapshot keeps its volume" ;;
+        volume) case ${2##*/} in zol-deleted-*|zol-revert-*)
+            WHY="$2 is the driver's internal zvol" ;; esac ;;
+        snap)
+            [ "$RUN_I" != 0 ] || { G_PARENT=$DS_PARENT; G_VOLS=' '; }
+            [ "$DS_PARENT" = "$G_PARENT" ] ||
+                WHY="all snapshots must be under one parent"
+            case $G_VOLS in *" $DS_VOL "*) WHY="$DS_VOL is named twice" ;; esac
+            G_VOLS="$G_VOLS$DS_VOL " ;;
     esac
-    case $1 in *[!A-Za-z0-9.:_-]*) return 1 ;; esac
+    [ -z "$WHY" ]
 }
 
-is_serial() {
-    is_seg "$1" && [ ${#1} -le 36 ]
-}
+# ------------------------------------------------------------- judging
 
-is_chap_user() {
-    is_seg "$1" && [ ${#1} -le 64 ]
-}
-
-is_chap_secret() {
-    case $1 in ''|-*|*[!A-Za-z0-9_.:@+/-]*) return 1 ;; esac
-    [ ${#1} -ge 12 ] && [ ${#1} -le 255 ]
-}
-
-# Words of the command line: safe bytes, single spaces, bounded lengths.
-check_line() {
+# check_words WORD...: the command line has safe bytes only, single
+# spaces, and bounded lengths.
+check_words() {
     [ -n "$CMD" ] || refuse "no command (interactive logins are not allowed)"
     [ ${#CMD} -le $MAX_COMMAND ] ||
         refuse "command longer than $MAX_COMMAND bytes"
     case $CMD in
         *[!A-Za-z0-9_.:/@=,\ -]*) refuse "byte outside the safe set" ;;
-    esac
-    case $CMD in
         ' '*|*' '|*'  '*) refuse "empty word (words are split on single spaces)" ;;
     esac
-}
-
-check_words() {
     for _w in "$@"; do
         [ ${#_w} -le $MAX_WORD ] || refuse "word longer than $MAX_WORD bytes"
         case $_w in
@@ -321,1148 +327,147 @@ check_words() {
     done
 }
 
-# seen_once OPT: refuse an option given twice.
-SEEN=' '
-seen_once() {
-    case $SEEN in *" $1 "*) refuse "$VERB: option $1 given twice" ;; esac
-    SEEN="$SEEN$1 "
-}
-
-# need_seen OPT: refuse unless the (mandatory) option OPT was given.
-need_seen() {
-    case $SEEN in *" $1 "*) ;; *) refuse "$VERB: option $1 is required" ;; esac
-}
-
-# opt_arg OPT COUNT: refuse an option whose argument is missing.
-opt_arg() {
-    [ "$2" -ge 2 ] || refuse "$VERB: option $1 needs an argument"
-}
-
-# ---------------------------------------------------------------- zfs verbs
-
-check_zfs() {
-    [ $# -ge 1 ] || refuse "zfs: no subcommand"
-    VERB="zfs $1"
-    _sub=$1
-    shift
-    case $_sub in
-        create) zfs_create "$@" ;;
-        destroy) zfs_destroy "$@" ;;
-        snapshot) zfs_snapshot "$@" ;;
-        clone) zfs_clone "$@" ;;
-        promote) zfs_plain 1 child "$@" ;;        # revert_by_clone
-        rollback) zfs_plain 1 snap "$@" ;;
-        rename) zfs_rename "$@" ;;
-        set) zfs_set "$@" ;;
-        get) zfs_read get "$@" ;;
-        list) zfs_read list "$@" ;;
-        *) refuse "zfs: subcommand $_sub not allowed" ;;
-    esac
-}
-
-zfs_create() {
+# try_row SPEC SKIP WORD...: the WORDs after the first SKIP fit SPEC (a
+# row's "OPTIONS : POSITIONALS"); else status 1, WHY, and AT = how many
+# words fitted before the one that did not.
+try_row() {
+    _opts=${1%%:*}
+    _kinds=${1#*:}
+    shift $(($2 + 2))
+    _all=$#
+    AT=0
+    RUN_I=0
+    SEEN=' '
+    NEED_SECRET=
+    DS_PARENT=
+    DS_VOL=
     while [ $# -gt 0 ]; do
-        case $1 in
-            -s) seen_once -s; shift ;;
-            -V|-b)
-                seen_once "$1"; opt_arg "$1" $#
-                is_digits "$2" || refuse "$VERB: $1 takes bytes (digits)"
-                shift 2 ;;
-            -o)
-                opt_arg -o $#
-                is_setprop "$2" || refuse "$VERB: property $2 not allowed"
-                shift 2 ;;
-            -*) refuse "$VERB: option $1 not allowed" ;;
-            *) break ;;
+        case $_opts in *-*) ;; *) break ;; esac   # no options: positionals
+        case $1 in -*) ;; *) break ;; esac
+        _spec=
+        for _t in $_opts; do
+            [ "${_t%%[=!*]*}" = "$1" ] && { _spec=$_t; break; }
+        done
+        WHY="option $1 not allowed"
+        [ -n "$_spec" ] || return 1
+        WHY="option $1 given twice"
+        case $_spec in *'*') ;; *)
+            case $SEEN in *" $1 "*) return 1 ;; esac ;;
         esac
-    done
-    case $SEEN in
-        *" -V "*) ;;
-        *) refuse "$VERB: only volumes (-V SIZE) may be created" ;;
-    esac
-    [ $# -eq 1 ] || refuse "$VERB: exactly one PARENT/VOL expected"
-    need_ds "$1" child
-}
-
-# zfs destroy [-r] PARENT/VOL | zfs destroy -d PARENT/VOL@SNAP
-zfs_destroy() {
-    case ${1-} in
-        -r) need_ds "${2-}" child; _want=2 ;;
-        -d) need_ds "${2-}" snap; _want=2 ;;
-        -*) refuse "$VERB: option $1 not allowed" ;;
-        *) need_ds "${1-}" child; _want=1 ;;
-    esac
-    [ $# -eq $_want ] ||
-        refuse "$VERB: [-r] PARENT/VOL or -d PARENT/VOL@SNAP expected"
-}
-
-# Leading -o PROP=VALUE options; ZFS_ARGS_LEFT = how many words follow.
-zfs_props() {
-    while [ $# -gt 0 ]; do
-        case $1 in
-            -o)
-                opt_arg -o $#
-                is_setprop "$2" || refuse "$VERB: property $2 not allowed"
-                shift 2 ;;
-            -*) refuse "$VERB: option $1 not allowed" ;;
-            *) break ;;
+        SEEN="$SEEN$1 "
+        case $_spec in *=*)
+            WHY="option $1 needs an argument"
+            [ $# -ge 2 ] || return 1
+            _k=${_spec#*=}
+            _k=${_k%!}
+            fits "${_k%\*}" "$2" || { WHY="$1: $WHY"; return 1; }
+            shift ;;
         esac
-    done
-    ZFS_ARGS_LEFT=$#
-}
-
-# One snapshot, or several of distinct volumes under one parent (one
-# pool): ZFS takes those in one transaction, at one instant (group
-# snapshots).
-zfs_snapshot() {
-    zfs_props "$@"
-    shift $(($# - ZFS_ARGS_LEFT))
-    [ $# -ge 1 ] || refuse "$VERB: PARENT/VOL@SNAP [PARENT/VOL@SNAP]... expected"
-    need_ds "$1" snap
-    _parent=$DS_PARENT
-    _vols=" $DS_VOL "
-    shift
-    for _s in "$@"; do
-        need_ds "$_s" snap
-        [ "$DS_PARENT" = "$_parent" ] ||
-            refuse "$VERB: all snapshots must be under one parent"
-        case $_vols in
-            *" $DS_VOL "*) refuse "$VERB: $DS_VOL is named twice" ;;
-        esac
-        _vols="$_vols$DS_VOL "
-    done
-}
-
-zfs_clone() {
-    zfs_props "$@"
-    shift $(($# - ZFS_ARGS_LEFT))
-    [ $# -eq 2 ] || refuse "$VERB: PARENT/VOL@SNAP PARENT/VOL2 expected"
-    need_ds "$1" snap
-    need_ds "$2" child
-}
-
-# zfs_plain COUNT KIND ARGS: no options, COUNT datasets of KIND.
-zfs_plain() {
-    _count=$1
-    _kind=$2
-    shift 2
-    case ${1-} in -*) refuse "$VERB: option $1 not allowed" ;; esac
-    [ $# -eq "$_count" ] || refuse "$VERB: exactly one dataset expected"
-    need_ds "$1" "$_kind"
-}
-
-zfs_rename() {
-    case ${1-} in -*) refuse "$VERB: option $1 not allowed" ;; esac
-    [ $# -eq 2 ] || refuse "$VERB: two datasets expected"
-    need_ds "$1" "child snap"
-    _kind=$DS_KIND
-    _vol=$DS_VOL
-    _parent=$DS_PARENT
-    need_ds "$2" "$_kind"
-    # Each parent is a backend of its own: nothing moves between them.
-    [ "$DS_PARENT" = "$_parent" ] || refuse "$VERB: a volume keeps its parent"
-    if [ "$_kind" = snap ] && [ "$DS_VOL" != "$_vol" ]; then
-        refuse "$VERB: a snapshot keeps its volume"
-    fi
-}
-
-# zfs set PROP=VALUE... PARENT/VOL | zfs set zol:NAME=VALUE... PARENT/VOL@SNAP
-zfs_set() {
-    [ $# -ge 2 ] || refuse "$VERB: PROP=VALUE... DATASET expected"
-    _native=no
-    while [ $# -gt 1 ]; do
-        is_setprop "$1" || refuse "$VERB: property $1 not allowed"
-        case $1 in zol:*) ;; *) _native=yes ;; esac
         shift
+        AT=$((_all - $#))
     done
-    if [ $_native = yes ]; then
-        need_ds "$1" child
-    else
-        need_ds "$1" "child snap"
-    fi
-}
-
-# zfs get -H -p -o FIELDS PROPS DATASET
-# zfs list -H -p [-r -d N] [-t TYPES] -o FIELDS DATASET
-zfs_read() {
-    _what=$1
-    shift
-    while [ $# -gt 0 ]; do
-        case $1 in
-            -H|-p) seen_once "$1"; shift ;;
-            -r) [ "$_what" = list ] || refuse "$VERB: option -r not allowed"
-                seen_once -r; shift ;;
-            -d)
-                [ "$_what" = list ] || refuse "$VERB: option -d not allowed"
-                seen_once -d; opt_arg -d $#
-                is_digits "$2" || refuse "$VERB: -d takes a number"
-                shift 2 ;;
-            -t)
-                [ "$_what" = list ] || refuse "$VERB: option -t not allowed"
-                seen_once -t; opt_arg -t $#
-                is_names "$2" || refuse "$VERB: bad list for -t"
-                shift 2 ;;
-            -o)
-                seen_once -o; opt_arg -o $#
-                is_names "$2" || refuse "$VERB: bad list for -o"
-                shift 2 ;;
-            -*) refuse "$VERB: option $1 not allowed" ;;
-            *) break ;;
-        esac
+    for _t in $_opts; do
+        case $_t in *!) ;; *) continue ;; esac
+        WHY="option ${_t%%[=!*]*} is required"
+        case $SEEN in *" ${_t%%[=!*]*} "*) ;; *) return 1 ;; esac
     done
-    need_seen -H
-    need_seen -p
-    need_seen -o
-    case $SEEN in
-        *" -r "*) need_seen -d ;;
-        *" -d "*) need_seen -r ;;
-    esac
-    if [ "$_what" = get ]; then
-        [ $# -eq 2 ] || refuse "$VERB: PROPS DATASET expected"
-        is_names "$1" || refuse "$VERB: bad property list"
-        shift
-    fi
-    [ $# -eq 1 ] || refuse "$VERB: exactly one dataset expected"
-    need_ds "$1" "parent child snap"
-}
-
-check_zpool() {
-    [ $# -ge 1 ] || refuse "zpool: no subcommand"
-    VERB="zpool $1"
-    _what=$1
-    shift
-    # zol_driver/check.py's pool health check is the only zpool command.
-    [ "$_what" = list ] || refuse "zpool: subcommand $_what not allowed"
-    while [ $# -gt 0 ]; do
-        case $1 in
-            -H|-p) seen_once "$1"; shift ;;
-            -o)
-                seen_once -o; opt_arg -o $#
-                is_names "$2" || refuse "$VERB: bad list for -o"
-                shift 2 ;;
-            -*) refuse "$VERB: option $1 not allowed" ;;
-            *) break ;;
-        esac
-    done
-    need_seen -H
-    need_seen -p
-    need_seen -o
-    [ $# -eq 1 ] || refuse "$VERB: exactly one pool expected"
-    is_pool "$1" || refuse "$VERB: pool $1 holds no configured parent"
-}
-
-# ---------------------------------------------------------------- running
-
-# tgt ARGS: tgtadm --lld iscsi ARGS (through sudo when configured).
-tgt() {
-    $C_SUDO "$C_TGTADM" --lld iscsi "$@" 9>&-
-}
-
-# ---------------------------------------------------------------- tgt state
-
-# own_statedir: the state directory exists (0700) and is the wrapper's
-# user's own: not a symlink, not writable by group or others.  Nothing in
-# it is trusted otherwise (its files carry CHAP secrets and decide ACLs).
-STATEDIR_OK=no
-own_statedir() {
-    [ $STATEDIR_OK = no ] || return 0
-    if [ ! -e "$C_STATEDIR" ] && [ ! -h "$C_STATEDIR" ]; then
-        # shellcheck disable=SC2174  # parents get 0700 too (umask 077)
-        mkdir -p -m 0700 "$C_STATEDIR" 9>&- ||
-            fail "cannot create $C_STATEDIR"
-    fi
-    stat_paths "$C_STATEDIR"
-    trusted_path "$C_STATEDIR" "$MY_UID" && [ -d "$C_STATEDIR" ] ||
-        fail "refusing statedir: ${TRUST_WHY:-$C_STATEDIR is no directory}"
-    STATEDIR_OK=yes
-}
-
-# lock: the exclusive lock of every target change.  Nobody else may hold
-# it: the lock file is no symlink, is the wrapper's user's own and nobody
-# else can open it (0600); it is made with O_EXCL.  Its directory is that
-# user's or root's, writable by nobody else unless root's and sticky (as
-# /run/lock: there a name another user took first is refused at once,
-# never waited on).  The default, STATEDIR/.lock, leaves no such name.
-lock() {
-    own_statedir
-    _ld=${C_LOCKFILE%/*}
-    _ld=${_ld:-/}
-    [ -e "$C_LOCKFILE" ] || [ -h "$C_LOCKFILE" ] || {
-        set -C
-        : >"$C_LOCKFILE" 9>&- 2>/dev/null
-        set +C
-    }
-    stat_paths "$_ld" "$C_LOCKFILE"
-    trusted_path "$_ld" "$MY_UID" || trusted_path "$_ld" 0 ||
-        fail "refusing lock file $C_LOCKFILE: $TRUST_WHY"
-    trusted_path "$C_LOCKFILE" "$MY_UID" && [ -f "$C_LOCKFILE" ] ||
-        fail "refusing lock file: ${TRUST_WHY:-$C_LOCKFILE is no file}"
-    [ $((TRUST_MODE & 63)) = 0 ] ||
-        fail "refusing lock file $C_LOCKFILE: others may open it"
-    exec 9>>"$C_LOCKFILE" || fail "cannot open lock file $C_LOCKFILE"
-    "$C_FLOCK" -x -w "$C_LOCK_WAIT" 9 ||
-        fail "lock $C_LOCKFILE not acquired in $C_LOCK_WAIT s"
-}
-
-# One line per target:
-# tid|iqn|lun1 path|sessions|accounts|acls|lun1 serial|ok|pre|next|conns
-# conns: sid:cid:initiator entries (a name outside the IQN bytes is "?").
-#
-# tgtd prints each initiator's name and alias as the initiator sent them,
-# newlines and all, right after a nexus's "I_T nexus: N" line: that text
-# can imitate any line of the listing.  It can add lines, never take any
-# away.  So a block is trusted (ok=1) only if it has exactly tgtd's shape:
-# one Target line, the five sections once each in order, in the I_T
-# section nothing but nexuses of exactly four lines (nexus, initiator,
-# connection, address), every other line of a known kind, its tid and IQN
-# unique in the listing and tids ascending (tgtd keeps its targets sorted).
-# What is still possible is a whole target block imitated inside the
-# region of a target with a session: that block's tid does not exist.
-# pre=1: some nexus comes before this Target line (it may be imitated);
-# next = the tid of the following block (it may be imitated, and then the
-# rest of this target's real lines went to it).  find_target asks tgtd
-# about those tids, in a form without any initiator text.
-# shellcheck disable=SC2016     # an awk program: no shell expansion
-TGT_AWK='
-function bad() { ok[n] = 0 }
-function safe(v, re) { return v ~ re ? v : "?" }
-function want_done() { if (want != "") bad() }
-function add(list, v) { return list (list == "" ? "" : " ") v }
-BEGIN {
-    n = 0; seen_nexus = 0
-    split("System information:|I_T nexus information:|LUN information:|" \
-        "Account information:|ACL information:", H, "|")
-    for (i = 1; i <= 5; i++) HI[H[i]] = i
-    split("Type:|SCSI ID:|SCSI SN:|Size:|Online:|Removable media:|" \
-        "Prevent removal:|Readonly:|SWP:|Thin-provisioning:|" \
-        "Backing store type:|Backing store path:|Backing store flags:", K, "|")
-    for (i in K) LK[K[i]] = 1
-    NAME = "^[A-Za-z0-9.:_-]+$"
-}
-/^Target / {
-    if (n) { want_done(); if (sec != 5) bad() }
-    n++; ok[n] = 1; pre[n] = seen_nexus
-    tid[n] = $2; sub(/:$/, "", tid[n])
-    if ($2 !~ /^[0-9]+:$/ || NF != 3) bad()
-    tid[n] = safe(tid[n], "^[0-9]+$"); iqn[n] = safe($3, NAME)
-    if (iqn[n] == "?") bad()
-    lun1[n] = "-"; sess[n] = 0; acct[n] = ""; acl[n] = ""; sn[n] = ""
-    conns[n] = ""; sec = 0; want = ""; lun = ""; delete SID; delete LUNS
-    next
-}
-n == 0 { junk = 1; next }
-/^    [^ ]/ {
-    want_done()
-    h = substr($0, 5)
-    if (!(h in HI) || HI[h] != sec + 1) bad()
-    sec = HI[h]; lun = ""
-    next
-}
-sec == 1 && /^        [^ ]/ && ($1 == "Driver:" || $1 == "State:") && NF == 2 {
-    next
-}
-sec == 1 && /^        Nop / && NF == 3 { next }
-sec == 2 && /^        I_T nexus: [0-9]+$/ {
-    want_done()
-    if ($3 in SID) bad()
-    SID[$3] = 1; seen_nexus = 1; sid = $3; sess[n]++; want = "init"
-    next
-}
-sec == 2 && /^            Initiator: / {
-    if (want != "init") bad()
-    init = "?"
-    if (NF == 4 && $3 == "alias:" && $2 ~ NAME) init = $2
-    want = "conn"
-    next
-}
-sec == 2 && /^            Connection: [0-9]+$/ {
-    if (want != "conn") bad()
-    conns[n] = add(conns[n], sid ":" $2 ":" init)
-    want = "addr"
-    next
-}
-sec == 2 && /^                IP Address: [^ ]+$/ {
-    if (want != "addr") bad()
-    want = ""
-    next
-}
-sec == 3 && /^        LUN: [0-9]+$/ {
-    if ($2 in LUNS) bad()
-    LUNS[$2] = 1; lun = $2
-    next
-}
-sec == 3 && lun != "" && /^            [^ ]/ {
-    k = $1; if (!(k in LK)) k = $1 " " $2; if (!(k in LK)) k = k " " $3
-    if (!(k in LK)) { bad(); next }
-    if (lun == "1" && k == "Backing store path:") {
-        lun1[n] = safe($4, "^/[A-Za-z0-9._/:-]*$"); if (NF != 4) bad()
-    }
-    if (lun == "1" && k == "SCSI SN:") sn[n] = safe($3, NAME)
-    next
-}
-sec == 4 && /^        [^ ]/ && (NF == 1 || (NF == 2 && $2 == "(outgoing)")) {
-    if (NF == 1) acct[n] = add(acct[n], safe($1, NAME))
-    next
-}
-sec == 5 && /^        [^ ]+$/ { acl[n] = add(acl[n], safe($1, "^[A-Za-z0-9.:_/-]+$")); next }
-{ bad() }
-END {
-    if (n) { want_done(); if (sec != 5) bad() }
-    for (i = 1; i <= n; i++) {
-        if (junk) ok[i] = 0
-        if ((tid[i] in T) || (iqn[i] in Q)) { ok[i] = 0; ok[T[tid[i]]] = 0; ok[Q[iqn[i]]] = 0 }
-        T[tid[i]] = i; Q[iqn[i]] = i
-        if (i > 1 && tid[i] + 0 <= tid[i - 1] + 0) { ok[i] = 0; ok[i - 1] = 0 }
-    }
-    for (i = 1; i <= n; i++)
-        print tid[i] "|" iqn[i] "|" lun1[i] "|" sess[i] "|" acct[i] "|" \
-            acl[i] "|" sn[i] "|" (ok[i] ? 1 : 0) "|" pre[i] "|" \
-            (i < n ? tid[i + 1] : "-") "|" conns[i]
-}
-'
-
-load_table() {
-    VERIFIED=' '
-    _show=$(tgt --op show --mode target) ||
-        fail "tgtadm cannot list targets (is tgtd running?)"
-    TABLE=$(awk "$TGT_AWK" <<EOF
-$_show
-EOF
-    ) || fail "cannot parse the tgtadm listing"
-}
-
-# tid_real TID: tgtd knows TID (asked without listing any initiator text;
-# remembered until the next listing).
-tid_real() {
-    case $VERIFIED in *" $1 "*) return 0 ;; esac
-    tgt --op show --mode target --tid "$1" >/dev/null 2>&1 || return 1
-    VERIFIED="$VERIFIED$1 "
-}
-
-# The lookups below walk TABLE's lines by splitting it on newlines (set -f
-# is on), not with "read" from a here-document: dash reads those a byte
-# per system call and writes the larger ones from a child process, which
-# made every lookup cost in proportion to tgtd's size.
-
-# find_target IQN: T_TID T_LUN T_SESS T_ACCT T_ACL T_SN T_CONNS of IQN, or
-# status 1.  If tgtd's block of IQN cannot be trusted (see TGT_AWK), the
-# verb fails and changes nothing; with SOFT_AMBIGUOUS=1, status 2 instead.
-SOFT_AMBIGUOUS=0
-find_target() {
-    T_TID=
-    T_LUN=-
-    T_SESS=0
-    T_ACCT=
-    T_ACL=
-    T_SN=
-    T_CONNS=
-    IFS=$NL
-    for _l in $TABLE; do
-        _r=${_l#*|}
-        [ "${_r%%|*}" = "$1" ] || continue
-        IFS=' '
-        T_TID=${_l%%|*}
-        _r=${_r#*|}
-        T_LUN=${_r%%|*}
-        _r=${_r#*|}
-        T_SESS=${_r%%|*}
-        _r=${_r#*|}
-        T_ACCT=${_r%%|*}
-        _r=${_r#*|}
-        T_ACL=${_r%%|*}
-        _r=${_r#*|}
-        T_SN=${_r%%|*}
-        _r=${_r#*|}
-        _ok=${_r%%|*}
-        _r=${_r#*|}
-        _pre=${_r%%|*}
-        _r=${_r#*|}
-        _next=${_r%%|*}
-        T_CONNS=${_r#*|}
-        if [ "$_ok" = 1 ] &&
-                { [ "$_pre" = 0 ] || tid_real "$T_TID"; } &&
-                { [ "$T_SESS" = 0 ] || [ "$_next" = - ] ||
-                  tid_real "$_next"; }; then
-            return 0
-        fi
-        [ "$SOFT_AMBIGUOUS" = 1 ] && return 2
-        fail "tgtd's listing of $1 is ambiguous (initiator-chosen text?): nothing done"
-    done
-    IFS=' '
-    return 1
-}
-
-tid_exists() {
-    IFS=$NL
-    for _l in $TABLE; do
-        [ "${_l%%|*}" != "$1" ] || { IFS=' '; return 0; }
-    done
-    IFS=' '
-    return 1
-}
-
-# table_put IQN: TABLE's line of tid T_TID becomes IQN with the other T_*
-# (a new line for a new tid), so that a loop which changes tgtd itself
-# knows what tgtd holds without listing it again.
-table_put() {
-    _put="$T_TID|$1|$T_LUN|$T_SESS|$T_ACCT|$T_ACL|$T_SN|1|0|-|$T_CONNS"
-    if ! tid_exists "$T_TID"; then
-        TABLE="$TABLE${TABLE:+$NL}$_put"
-        return 0
-    fi
-    _new=
-    IFS=$NL
-    for _l in $TABLE; do
-        [ "${_l%%|*}" != "$T_TID" ] || _l=$_put
-        _new="$_new${_new:+$NL}$_l"
-    done
-    IFS=' '
-    TABLE=$_new
-}
-
-# alloc_tid [PREFERRED]: NEW_TID = PREFERRED if free, else the lowest free.
-alloc_tid() {
-    if [ -n "${1-}" ] && ! tid_exists "$1"; then
-        NEW_TID=$1
-        return
-    fi
-    NEW_TID=1
-    while tid_exists "$NEW_TID"; do
-        NEW_TID=$((NEW_TID + 1))
-    done
-}
-
-# zvol_dev DATASET -> DEV; dev_ready DEV: the device node exists.
-dev_ready() {
-    [ -b "$1" ] && return 0
-    [ "$C_ZVOL_ALLOW_FILES" = yes ] && [ -f "$1" ]
-}
-
-# udev sometimes loses /dev/zvol links when many zvols appear at once
-# (OpenZFS issues 756, 12484): half-way through the wait, replay the
-# "change" events of the zd devices once so the links are made again.
-kick_udev() {
-    [ -n "$C_UDEVADM" ] || return 0
-    "$C_UDEVADM" trigger --action=change --subsystem-match=block \
-        --sysname-match='zd*' >/dev/null 2>&1 9>&- || true
-}
-
-# uptime_cs: UPTIME_CS = the uptime in hundredths of a second, read from
-# /proc/uptime (no process started); 0 if unreadable.
-uptime_cs() {
-    UPTIME_CS=0
-    read -r _up _r </proc/uptime || return 0
-    _cs=${_up#*.}
-    _cs=${_cs#0}
-    is_digits "${_up%.*}" && is_digits "$_cs" || return 0
-    UPTIME_CS=$((${_up%.*} * 100 + _cs))
-}
-
-# wait_dev DEV: wait until DEV is ready, for at most zvol_wait seconds of
-# wall time.  A clock bounds it, not a count of sleeps: on a busy host
-# each "sleep 0.1" costs more than it asks for.  (Without a clock, the
-# count of zvol_wait * 10 sleeps still ends it.)
-wait_dev() {
-    dev_ready "$1" && return 0
-    uptime_cs
-    _end=$((UPTIME_CS + C_ZVOL_WAIT * 100))
-    _half=$((UPTIME_CS + C_ZVOL_WAIT * 50))
-    _left=$((C_ZVOL_WAIT * 10))
-    _kick=$((_left / 2))
-    while [ "$_left" -gt 0 ]; do
-        sleep 0.1 9>&-
+    _left=0
+    for _k in $_kinds; do _left=$((_left + 1)); done
+    for _k in $_kinds; do
         _left=$((_left - 1))
-        dev_ready "$1" && return 0
-        uptime_cs
-        [ "$UPTIME_CS" -lt "$_end" ] || return 1
-        if [ "$_kick" -ge 0 ] &&
-                { [ "$UPTIME_CS" -ge "$_half" ] || [ "$_left" -le "$_kick" ]; }; then
-            kick_udev
-            _kick=-1
-        fi
-    done
-    return 1
-}
-
-# read_state IQN: S_* from STATEDIR/IQN; 1 if absent, 2 if invalid.
-# write_state writes each of its seven keys exactly once, so a file with
-# a key missing or repeated, or with any other line, is invalid as a
-# whole: nothing in it has a default (no initiators line is not ALL).
-read_state() {
-    S_IQN=
-    S_DATASET=
-    S_SERIAL=
-    S_TID=
-    S_USER=
-    S_SECRET=
-    S_INITS=
-    _f=$C_STATEDIR/$1
-    [ -f "$_f" ] || [ -h "$_f" ] || return 1
-    own_statedir
-    # Its own file only: never through a symlink, never one that anyone
-    # else could have written (or read: it holds the CHAP secret).
-    case " $STATE_TRUSTED " in
-        *" $1 "*) ;;
-        *)  stat_paths "$_f"
-            trusted_path "$_f" "$MY_UID" &&
-                [ $(((TRUST_MODE >> 12) & 15)) = 8 ] &&
-                [ $((TRUST_MODE & 63)) = 0 ] || return 2 ;;
-    esac
-    _keys=' '
-    _n=0
-    while IFS= read -r _l || [ -n "$_l" ]; do
-        case $_l in *=*) ;; *) return 2 ;; esac
-        _k=${_l%%=*}
-        case $_keys in *" $_k "*) return 2 ;; esac
-        _keys="$_keys$_k "
-        _n=$((_n + 1))
+        _n=1
         case $_k in
-            iqn) S_IQN=${_l#*=} ;;
-            dataset) S_DATASET=${_l#*=} ;;
-            serial) S_SERIAL=${_l#*=} ;;
-            tid) S_TID=${_l#*=} ;;
-            chap_user) S_USER=${_l#*=} ;;
-            chap_secret) S_SECRET=${_l#*=} ;;
-            initiators) S_INITS=${_l#*=} ;;
-            *) return 2 ;;
+            *\?) _k=${_k%\?}; [ $# -gt 0 ] || continue ;;
+            *+) _k=${_k%+}; _n=$(($# - _left)) ;;
         esac
-    done <"$_f"
-    [ $_n -eq 7 ] || return 2       # seven known keys, none twice: all
-    [ "$S_IQN" = "$1" ] && is_iqn "$S_IQN" && is_serial "$S_SERIAL" ||
-        return 2
-    ds_kind "$S_DATASET" && [ "$DS_KIND" = child ] || return 2
-    [ -z "$S_TID" ] || is_digits "$S_TID" || return 2
-    if [ -n "$S_USER$S_SECRET" ]; then
-        is_chap_user "$S_USER" && is_chap_secret "$S_SECRET" || return 2
-    fi
-    if [ "$S_INITS" != ALL ]; then
-        for _si in $S_INITS; do is_iqn "$_si" || return 2; done
-    fi
-    return 0
-}
-
-# write_state: persist W_* as STATEDIR/W_IQN (0600, atomic, synced).  The
-# new file is made by mktemp (O_EXCL: never through a symlink) and
-# renamed over the old name (a symlink there is replaced, not followed).
-write_state() {
-    own_statedir
-    _tmp=$(mktemp "$C_STATEDIR/.new.XXXXXX" 9>&-) ||
-        fail "cannot create a file in $C_STATEDIR"
-    printf 'iqn=%s\ndataset=%s\nserial=%s\ntid=%s\nchap_user=%s\nchap_secret=%s\ninitiators=%s\n' \
-        "$W_IQN" "$W_DATASET" "$W_SERIAL" "$W_TID" "$W_USER" "$W_SECRET" \
-        "$W_INITS" >"$_tmp" || fail "cannot write $_tmp"
-    sync "$_tmp" 9>&- 2>/dev/null
-    mv -f "$_tmp" "$C_STATEDIR/$W_IQN" 9>&- ||
-        fail "cannot write $C_STATEDIR/$W_IQN"
-}
-
-# in_list WORD LIST: WORD is one of the space-separated LIST.
-in_list() {
-    case " $2 " in *" $1 "*) return 0 ;; esac
-    return 1
-}
-
-acl_opt() {
-    case $1 in iqn.*|eui.*|naa.*) ACL_OPT=--initiator-name ;; *) ACL_OPT=-I ;; esac
-}
-
-# sync_acl TID: tgtd's ACL of TID becomes W_INITS (bind first, then unbind).
-sync_acl() {
-    _want=$W_INITS
-    for _a in $_want; do
-        in_list "$_a" "$T_ACL" && continue
-        acl_opt "$_a"
-        tgt --op bind --mode target --tid "$1" "$ACL_OPT" "$_a" ||
-            { ERR="cannot allow $_a on tid $1"; return 1; }
-        CHANGED=1
+        WHY="too few words (wanted:$_kinds)"
+        [ "$_n" -ge 1 ] && [ $# -ge "$_n" ] || return 1
+        RUN_I=0
+        while [ $RUN_I -lt "$_n" ]; do
+            fits "$_k" "$1" || return 1
+            shift
+            RUN_I=$((RUN_I + 1))
+            AT=$((_all - $#))
+        done
     done
-    for _a in $T_ACL; do
-        in_list "$_a" "$_want" && continue
-        acl_opt "$_a"
-        tgt --op unbind --mode target --tid "$1" "$ACL_OPT" "$_a" ||
-            { ERR="cannot remove $_a from tid $1"; return 1; }
-        CHANGED=1
-    done
-    T_ACL=$_want
+    WHY="unexpected word ${1-}"
+    [ $# -eq 0 ]
 }
 
-# acct_elsewhere USER TID: USER is bound to a target other than TID
-# (ACCT_TID = that target).  tgtd's accounts are global: creating USER
-# again would unbind it from there, and deleting it would too.
-acct_elsewhere() {
+# row_fields RUN VERB SPEC...: one GRAMMAR row into R_RUN, R_VERB, R_SPEC.
+row_fields() {
+    R_RUN=$1
+    R_VERB=$2
+    shift 2
+    R_SPEC="$*"
+}
+
+# judge WORD...: refuse unless the command fits a row of GRAMMAR (R_RUN:
+# its RUN).  If no row of its verb fits, the reason given is that of the
+# row that fitted the most words.
+judge() {
+    _best=-1
+    _why=
+    _bin=no
     IFS=$NL
-    for _l in $TABLE; do
-        [ "${_l%%|*}" != "$2" ] || continue
-        _r=${_l#*|*|*|*|}
+    for _row in $GRAMMAR; do
         IFS=' '
-        if in_list "$1" "${_r%%|*}"; then
-            ACCT_TID=${_l%%|*}
-            return 0
+        # shellcheck disable=SC2086     # a row's words (set -f)
+        row_fields $_row
+        if [ "$R_RUN" = helper ]; then
+            [ "$R_VERB" = "$1" ] || continue
+            VERB=$1
+            try_row "$R_SPEC" 1 "$@" && return 0
+        else
+            [ "$R_RUN" = "$1" ] || continue
+            _bin=yes
+            [ "$R_VERB" = "${2-}" ] || continue
+            VERB="$1 $2"
+            try_row "$R_SPEC" 2 "$@" && return 0
         fi
-        IFS=$NL
+        [ "$AT" -le "$_best" ] || { _best=$AT; _why=$WHY; }
     done
     IFS=' '
-    return 1
+    [ "$_best" -lt 0 ] || refuse "$VERB: $_why"
+    [ $_bin = no ] || [ $# -ge 2 ] || refuse "$1: no subcommand"
+    [ $_bin = no ] || refuse "$1: subcommand $2 not allowed"
+    refuse "command $1 not allowed"
 }
 
-# delete_acct USER TID: delete the account USER unless another target
-# than TID uses it.
-delete_acct() {
-    acct_elsewhere "$1" "$2" && return 0
-    tgt --op delete --mode account --user "$1" >/dev/null 2>&1
+# read_secret: SECRET = the CHAP secret, one line of stdin (target-create).
+# dash's read drops NUL bytes, and would set another secret than was
+# sent: tr turns a NUL into a byte that is refused below.
+read_secret() {
+    SECRET=$(head -n 1 | head -c 300 | tr '\000' '\001')
+    [ -n "$SECRET" ] || refuse "$VERB: no CHAP secret on stdin"
+    fits chapsecret "$SECRET" ||
+        refuse "$VERB: CHAP secret must be 12-255 bytes of [A-Za-z0-9_.:@+/-]"
 }
 
-# sync_chap TID: the incoming account of TID becomes W_USER/W_SECRET.
-# OLD_USER/OLD_SECRET: what was persisted (tgtd never shows secrets).
-# ACCT_GONE=1 once an account was deleted: tgtd drops a deleted account
-# from every target it was bound to, not only from TID.
-sync_chap() {
-    if [ -n "$W_USER" ] && acct_elsewhere "$W_USER" "$1"; then
-        ERR="CHAP user $W_USER is bound to another target (tid $ACCT_TID)"
-        return 1
+# helper_run CONFIG: RUN = zfswrapper-helper.sh beside the wrapper (or, if
+# not there and the wrapper is a symlink, beside the file it names), with
+# the environment it expects: the marker ZFSWRAPPER (this version), the
+# client for its log lines and the CHAP secret (never in an argv).
+helper_run() {
+    HELPER=${0%/*}/zfswrapper-helper.sh
+    if [ ! -x "$HELPER" ] && [ -h "$0" ]; then
+        _self=$(readlink -f -- "$0")
+        HELPER=${_self%/*}/zfswrapper-helper.sh
     fi
-    if [ "$T_ACCT" = "$W_USER" ]; then
-        [ -z "$W_USER" ] && return 0
-        [ "$OLD_USER" = "$W_USER" ] && [ "$OLD_SECRET" = "$W_SECRET" ] &&
-            return 0
-    fi
-    if [ "$T_SESS" -gt 0 ]; then
-        ERR="CHAP of $W_IQN differs but $T_SESS session(s) are connected: not changed"
-        return 1
-    fi
-    for _u in $T_ACCT; do
-        if acct_elsewhere "$_u" "$1"; then
-            tgt --op unbind --mode account --tid "$1" --user "$_u" \
-                >/dev/null 2>&1
-        else
-            tgt --op delete --mode account --user "$_u" >/dev/null 2>&1
-        fi
-        ACCT_GONE=1
-    done
-    [ -n "$W_USER" ] || { CHANGED=1; T_ACCT=; return 0; }
-    # The secret is an argv word of tgtadm (tgtadm has no other way).  An
-    # account left behind by a crash is replaced (tgtd keeps one per user).
-    if ! tgt --op new --mode account --user "$W_USER" \
-            --password "$W_SECRET" >/dev/null 2>&1; then
-        tgt --op delete --mode account --user "$W_USER" >/dev/null 2>&1
-        ACCT_GONE=1
-        tgt --op new --mode account --user "$W_USER" \
-            --password "$W_SECRET" ||
-            { ERR="cannot create CHAP account $W_USER"; return 1; }
-    fi
-    tgt --op bind --mode account --tid "$1" --user "$W_USER" ||
-        { ERR="cannot bind CHAP account $W_USER to tid $1"; return 1; }
-    T_ACCT=$W_USER
-    CHANGED=1
+    is_abs_path "$HELPER" && [ -x "$HELPER" ] || fail "no helper $HELPER"
+    export ZFSWRAPPER="$VERSION" ZFSWRAPPER_CLIENT="$CLIENT" \
+        ZFSWRAPPER_SECRET="${SECRET-}"
+    RUN="$HELPER -c $1"
 }
 
-add_lun() {
-    tgt --op new --mode logicalunit --tid "$1" --lun 1 \
-        --backing-store "$W_DEV" --bstype rdwr ||
-        { ERR="cannot add LUN 1 ($W_DEV) to tid $1"; return 1; }
-    tgt --op update --mode logicalunit --tid "$1" --lun 1 \
-        --params "scsi_sn=$W_SERIAL" ||
-        { ERR="cannot set serial of LUN 1 on tid $1"; return 1; }
-    T_LUN=$W_DEV
-    T_SN=$W_SERIAL
-    CHANGED=1
-}
-
-# conns_of [INITIATOR]: CONNS = the sid:cid:initiator entries of T_CONNS
-# that belong to INITIATOR (all of them without one).
-conns_of() {
-    CONNS=
-    for _c in $T_CONNS; do
-        [ -z "${1-}" ] || [ "${_c#*:*:}" = "$1" ] || continue
-        CONNS="$CONNS $_c"
-    done
-}
-
-# close_conns TID: ask tgtd to close the connections in CONNS.
-close_conns() {
-    for _c in $CONNS; do
-        _r=${_c#*:}
-        tgt --op delete --mode conn --tid "$1" --sid "${_c%%:*}" \
-            --cid "${_r%%:*}" >/dev/null 2>&1
-    done
-}
-
-# delete_tid TID IQN: normal delete, then at most eight forced ones, with
-# 9.7 s of pauses in all (doc/wrapper-protocol.rst: the 25 s budget).
-# tgtd refuses even a forced delete while commands are in flight, and an
-# initiator doing I/O always has some, so each round first closes the
-# target's connections (its ACL is already gone, so they cannot log in
-# again) and then retries the forced delete while the last commands drain.
-delete_tid() {
-    tgt --op delete --mode target --tid "$1" 2>/dev/null && return 0
-    for _pause in 0 0.2 0.5 1 1 2 2 3; do
-        [ "$_pause" = 0 ] || sleep "$_pause" 9>&-
-        load_table
-        find_target "$2" && [ "$T_TID" = "$1" ] || return 0
-        conns_of
-        close_conns "$1"
-        tgt --op delete --force --mode target --tid "$1" 2>/dev/null &&
-            return 0
-    done
-    load_table
-    ! tid_exists "$1"
-}
-
-# export_target: make tgtd serve W_* (creating only what is missing).
-# W_TID gets the tid; CHANGED=1 when anything was done; 1 + ERR on failure.
-export_target() {
-    CHANGED=0
-    ERR=
-    _ft=0
-    find_target "$W_IQN" || _ft=$?
-    if [ $_ft = 2 ]; then
-        ERR="tgtd's listing of $W_IQN is ambiguous"
-        return 1
-    elif [ $_ft = 0 ]; then
-        if [ "$T_LUN" = - ]; then
-            add_lun "$T_TID" || return 1
-        elif [ "$T_LUN" != "$W_DEV" ]; then
-            ERR="$W_IQN is exported from another backing store"
-            return 1
-        fi
-    else
-        alloc_tid "$W_TID"
-        T_TID=$NEW_TID
-        tgt --op new --mode target --tid "$T_TID" --targetname "$W_IQN" ||
-            { ERR="cannot create target $W_IQN (tid $T_TID)"; return 1; }
-        CHANGED=1
-        if ! add_lun "$T_TID"; then
-            # It has no ACL yet, so nobody can be logged in: one plain
-            # delete, no forced retries (that keeps target-create inside
-            # its time bound).  Should even that fail, the LUN-less target
-            # admits nobody, and the next create adds the LUN to it.
-            tgt --op delete --mode target --tid "$T_TID" >/dev/null 2>&1
-            return 1
-        fi
-    fi
-    W_TID=$T_TID
-    sync_chap "$T_TID" || return 1
-    sync_acl "$T_TID" || return 1
-}
-
-# ---------------------------------------------------------------- tgt verbs
-
-need_iqn() {
-    is_iqn "$1" || refuse "$VERB: bad IQN"
-}
-
-target_create() {
-    [ $# -eq 3 ] || [ $# -eq 4 ] ||
-        refuse "$VERB: IQN PARENT/VOL SERIAL [CHAPUSER] expected"
-    need_iqn "$1"
-    need_ds "$2" child
-    is_serial "$3" || refuse "$VERB: bad serial"
-    W_IQN=$1
-    W_DATASET=$2
-    W_SERIAL=$3
-    W_USER=${4-}
-    W_SECRET=
-    if [ -n "$W_USER" ]; then
-        is_chap_user "$W_USER" || refuse "$VERB: bad CHAP user"
-        # dash's read drops NUL bytes, and would set another secret than
-        # was sent: tr turns a NUL into a byte that is refused below.
-        W_SECRET=$(head -n 1 | head -c 300 | tr '\000' '\001')
-        [ -n "$W_SECRET" ] || refuse "$VERB: no CHAP secret on stdin"
-        is_chap_secret "$W_SECRET" ||
-            refuse "$VERB: CHAP secret must be 12-255 bytes of [A-Za-z0-9_.:@+/-]"
-    fi
-    allowed
-    W_DEV=$C_ZVOL_ROOT/$W_DATASET
-    # Wait before taking the lock, so one slow device node never holds up
-    # every other export.
-    wait_dev "$W_DEV" || fail "$W_DEV did not appear in $C_ZVOL_WAIT s"
-    lock
-    load_table
-    W_TID=
-    W_INITS=ALL
-    OLD_USER=
-    OLD_SECRET=
-    if read_state "$W_IQN"; then
-        W_TID=$S_TID
-        OLD_USER=$S_USER
-        OLD_SECRET=$S_SECRET
-        [ "$S_DATASET" = "$W_DATASET" ] && W_INITS=$S_INITS
-    fi
-    export_target || fail "$ERR"
-    write_state
-    printf 'tid=%s\n' "$W_TID"
-}
-
-target_delete() {
-    [ $# -eq 1 ] || refuse "$VERB: IQN expected"
-    need_iqn "$1"
-    allowed
-    lock
-    load_table
-    read_state "$1"
-    if find_target "$1"; then
-        for _a in $T_ACL; do
-            acl_opt "$_a"
-            tgt --op unbind --mode target --tid "$T_TID" "$ACL_OPT" "$_a" \
-                >/dev/null 2>&1
-        done
-        delete_tid "$T_TID" "$1" ||
-            fail "target $1 (tid $T_TID) still exists after forced deletes"
-        for _u in $T_ACCT; do
-            delete_acct "$_u" "$T_TID"
-        done
-    fi
-    if [ -n "$S_USER" ] && ! in_list "$S_USER" "$T_ACCT"; then
-        delete_acct "$S_USER" "${T_TID:--}"
-    fi
-    rm -f "$C_STATEDIR/$1" 9>&- || fail "cannot remove $C_STATEDIR/$1"
-}
-
-# Load W_* for an ACL change: from the state file, else from tgtd.
-acl_prepare() {
-    _rc=0
-    read_state "$1" || _rc=$?
-    [ $_rc -ne 2 ] || fail "state file of $1 is invalid"
-    PERSISTED=no
-    W_INITS=
-    if [ $_rc -eq 0 ]; then
-        PERSISTED=yes
-        W_IQN=$S_IQN
-        W_DATASET=$S_DATASET
-        W_SERIAL=$S_SERIAL
-        W_TID=$S_TID
-        W_USER=$S_USER
-        W_SECRET=$S_SECRET
-        W_INITS=$S_INITS
-    fi
-    PRESENT=no
-    if find_target "$1"; then
-        PRESENT=yes
-        [ $_rc -eq 0 ] || W_INITS=$T_ACL
-        W_TID=$T_TID
-    fi
-}
-
-acl_commit() {
-    if [ $PRESENT = yes ]; then
-        CHANGED=0
-        sync_acl "$T_TID" || fail "$ERR"
-    fi
-    [ $PERSISTED = no ] || write_state
-}
-
-# acl_begin IQN INITIATOR_IQN: check the words, log, lock, load W_* of
-# IQN; OTHERS = its allowed initiators but INITIATOR_IQN and ALL.
-acl_begin() {
-    [ $# -eq 2 ] || refuse "$VERB: IQN INITIATOR_IQN expected"
-    need_iqn "$1"
-    is_iqn "$2" || refuse "$VERB: bad initiator IQN"
-    allowed
-    lock
-    load_table
-    acl_prepare "$1"
-    OTHERS=
-    for _i in $W_INITS; do
-        [ "$_i" = ALL ] || [ "$_i" = "$2" ] ||
-            OTHERS="$OTHERS${OTHERS:+ }$_i"
-    done
-}
-
-target_allow() {
-    acl_begin "$@"
-    [ $PRESENT = yes ] || [ $PERSISTED = yes ] || fail "no target $1"
-    # The first allowed initiator replaces ALL.
-    W_INITS="$OTHERS${OTHERS:+ }$2"
-    acl_commit
-}
-
-target_deny() {
-    acl_begin "$@"
-    W_INITS=$OTHERS
-    acl_commit
-    [ $PRESENT = yes ] || return 0
-    # tgtd checks its ACL only at login: close the denied initiator's
-    # sessions now (it cannot log in again), as a fence for force detach.
-    for _pause in 0.2 0.5 1 2 -; do
-        find_target "$1" || return 0
-        conns_of "$2"
-        [ -n "$CONNS" ] || return 0
-        [ "$_pause" != - ] || break
-        close_conns "$T_TID"
-        sleep "$_pause" 9>&-
-        load_table
-    done
-    fail "$2 is still connected to $1"
-}
-
-target_resize() {
-    [ $# -eq 1 ] || refuse "$VERB: IQN expected"
-    need_iqn "$1"
-    allowed
-    lock
-    load_table
-    find_target "$1" || fail "no target $1"
-    case $T_LUN in
-        "$C_ZVOL_ROOT"/*) ;;
-        *) fail "$1 has no LUN 1 on a zvol" ;;
-    esac
-    ds_kind "${T_LUN#"$C_ZVOL_ROOT"/}" && [ "$DS_KIND" = child ] ||
-        fail "$1 is not exported from a zvol under a configured parent"
-    dev_ready "$T_LUN" || fail "$T_LUN is missing"
-    # tgtd re-opens the backing store (and so reads its new size) when
-    # its path is set while the LU is offline; both happen within one
-    # request, so initiators never see the LU offline, and LUN, serial
-    # and SCSI id stay the same.
-    tgt --op update --mode logicalunit --tid "$T_TID" --lun 1 \
-        --params "online=0,path=$T_LUN" && return 0
-    # Never leave the LU offline.
-    tgt --op update --mode logicalunit --tid "$T_TID" --lun 1 \
-        --params online=1 >/dev/null 2>&1
-    fail "tgtd could not re-open $T_LUN"
-}
-
-# state_iqns: STATE_IQNS = the IQNs with a state file.
-state_iqns() {
-    STATE_IQNS=
-    [ -d "$C_STATEDIR" ] || return 0
-    own_statedir
-    # Globbing only over the configured directory, never over user words.
-    set +f
-    for _f in "$C_STATEDIR"/iqn.* "$C_STATEDIR"/eui.* "$C_STATEDIR"/naa.*; do
-        set -f
-        [ -f "$_f" ] || [ -h "$_f" ] || continue
-        _n=${_f##*/}
-        is_iqn "$_n" && STATE_IQNS="$STATE_IQNS $_n"
-    done
-    set -f
-    # One stat for all of them (read_state would stat each).
-    STATE_TRUSTED=
-    [ -n "$STATE_IQNS" ] || return 0
-    _paths=
-    for _n in $STATE_IQNS; do _paths="$_paths $C_STATEDIR/$_n"; done
-    # shellcheck disable=SC2086     # a list of safe paths, split on purpose
-    stat_paths $_paths
-    for _n in $STATE_IQNS; do
-        trusted_path "$C_STATEDIR/$_n" "$MY_UID" &&
-            [ $(((TRUST_MODE >> 12) & 15)) = 8 ] &&
-            [ $((TRUST_MODE & 63)) = 0 ] &&
-            STATE_TRUSTED="$STATE_TRUSTED $_n"
-    done
-}
-
-target_list() {
-    [ $# -eq 0 ] || refuse "$VERB: no arguments expected"
-    allowed
-    load_table
-    state_iqns
-    # Informational: a block that is not trusted is left out (its IQN, if
-    # persisted, shows as not in tgtd), and no tid is asked about.
-    _listed=' '
-    while IFS='|' read -r _tid _iqn _lun _sess _a _b _c _ok _rest; do
-        [ -n "$_tid" ] && [ "$_ok" = 1 ] || continue
-        _listed="$_listed$_iqn "
-        _p=no
-        in_list "$_iqn" "$STATE_IQNS" && _p=yes
-        printf '%s tid=%s lun=%s persisted=%s sessions=%s\n' \
-            "$_iqn" "$_tid" "$_lun" "$_p" "$_sess"
-    done <<EOF
-$TABLE
-EOF
-    for _i in $STATE_IQNS; do
-        in_list "$_i" "$_listed" && continue
-        printf '%s tid=- lun=- persisted=yes sessions=0\n' "$_i"
-    done
-}
-
-# tgtd is listed once: the loop keeps TABLE in step with what it does
-# itself (table_put), so N targets cost one listing, not N listings of a
-# growing table.  It lists again only after what it cannot follow: a
-# failed export, or an account deleted (that unbinds it everywhere).
-target_restore() {
-    [ $# -eq 0 ] || refuse "$VERB: no arguments expected"
-    allowed
-    lock
-    load_table
-    state_iqns
-    SOFT_AMBIGUOUS=1    # one ambiguous target fails, not the whole run
-    _failed=0
-    for _ti in $STATE_IQNS; do
-        if ! read_state "$_ti"; then
-            printf '%s failed\n' "$_ti"
-            log_event failed "$VERB: invalid state file $_ti"
-            _failed=1
-            continue
-        fi
-        W_IQN=$S_IQN
-        W_DATASET=$S_DATASET
-        W_SERIAL=$S_SERIAL
-        W_TID=$S_TID
-        W_USER=$S_USER
-        W_SECRET=$S_SECRET
-        W_INITS=$S_INITS
-        W_DEV=$C_ZVOL_ROOT/$W_DATASET
-        OLD_USER=$S_USER
-        OLD_SECRET=$S_SECRET
-        ACCT_GONE=0
-        _ft=0
-        find_target "$W_IQN" || _ft=$?
-        if [ $_ft = 2 ]; then
-            ERR="tgtd's listing of it is ambiguous"     # tgtd untouched
-        elif [ $_ft = 1 ] && ! wait_dev "$W_DEV"; then
-            ERR="$W_DEV is missing"         # tgtd untouched
-        elif export_target; then
-            [ "$W_TID" = "$S_TID" ] || write_state
-            if [ "$CHANGED" = 0 ]; then
-                printf '%s ok\n' "$W_IQN"
-            else
-                printf '%s restored\n' "$W_IQN"
-                if [ "$ACCT_GONE" = 1 ]; then
-                    load_table
-                else
-                    table_put "$W_IQN"
-                fi
-            fi
-            continue
-        else
-            load_table      # what a failed export left is not known
-        fi
-        printf '%s failed\n' "$W_IQN"
-        log_event failed "$VERB: $W_IQN: $(printable "$ERR")"
-        _failed=1
-    done
-    return $_failed
-}
-
-show_version() {
-    [ $# -eq 0 ] || refuse "$VERB: no arguments expected"
-    allowed
-    printf 'zfswrapper %s\n' "$VERSION"
-    "$C_ZFS" version 2>/dev/null || printf 'zfs unknown\n'
-    _v=$($C_SUDO "$C_TGTADM" -V 2>/dev/null) || _v=unknown
-    printf 'tgtadm %s\n' "$_v"
-}
-
-zvol_stream() {
-    [ $# -eq 1 ] || refuse "$VERB: PARENT/VOL expected"
-    need_ds "$1" child
-    # Only Cinder's volumes: never a hidden (deleted) zvol or a revert
-    # clone of zol_driver/zfs.py (snapshots are no child at all).
-    case ${1##*/} in
-        zol-deleted-*|zol-revert-*)
-            refuse "$VERB: $1 is the driver's internal zvol" ;;
-    esac
-    _dev=$C_ZVOL_ROOT/$1
-    allowed
-    # udev makes the node a moment after "zfs create" returns (a volume
-    # created from an image is written at once): wait as target-create does.
-    wait_dev "$_dev" || fail "$_dev is missing (waited $C_ZVOL_WAIT s)"
-    if [ "$VERB" = zvol-read ]; then
-        exec "$C_DD" if="$_dev" bs=1M status=none
-    fi
-    # nocreat: a zvol gone between the check and the open makes dd fail,
-    # never write the image into a new regular file under /dev.
-    exec "$C_DD" of="$_dev" bs=1M iflag=fullblock \
-        conv=fsync,notrunc,nocreat status=none
+# run WORD...: the one way out of an allowed command: log it, then exec
+# RUN (the binary and its fixed words) with the WORDs.  Without a log,
+# nothing runs.
+run() {
+    log_event allowed "$CMD" ||
+        { printf 'zfswrapper: refused: cannot write the log\n' >&2; exit 126; }
+    # shellcheck disable=SC2086     # RUN: absolute paths and -n, split
+    exec $RUN "$@"
 }
 
 # ---------------------------------------------------------------- config
@@ -1494,11 +499,10 @@ stat_paths() {
     STATS=$(stat -c '%u %f %n' -- "$@" 2>/dev/null 9>&-)
 }
 
-# trusted_path PATH OWNER [strict]: PATH is none of "a symlink, not owned
-# by OWNER (a uid), writable by group or others".  A directory writable by
-# others passes only when it is root's and sticky (as /tmp): there nobody
-# but the owner of an entry can rename or remove it; "strict" refuses that
-# too (anyone may still make new entries there).  TRUST_WHY says why not.
+# trusted_path PATH OWNER: PATH is none of "a symlink, not owned by OWNER
+# (a uid), writable by group or others".  A directory writable by others
+# passes only when it is root's and sticky (as /tmp): there nobody but the
+# owner of an entry can rename or remove it.  TRUST_WHY says why not.
 # Looks PATH up in STATS (stat_paths); TRUST_MODE = its st_mode.
 trusted_path() {
     TRUST_WHY=
@@ -1509,15 +513,15 @@ trusted_path() {
         _uid=${_s%% *}
         _m=${_s#* }
         _m=$((0x${_m%% *}))
+        # shellcheck disable=SC2034     # read by zfswrapper-helper.sh
         TRUST_MODE=$_m
         _t=$(((_m >> 12) & 15))
         if [ $_t = 10 ]; then
             TRUST_WHY="$1 is a symlink"
         elif [ "$_uid" != "$2" ]; then
             TRUST_WHY="$1 is not owned by uid $2"
-        elif [ $((_m & 18)) != 0 ] && { [ "${3-}" = strict ] ||
-                ! { [ $_t = 4 ] && [ "$_uid" = 0 ] &&
-                    [ $((_m & 512)) != 0 ]; }; }; then
+        elif [ $((_m & 18)) != 0 ] && ! { [ $_t = 4 ] &&
+                [ "$_uid" = 0 ] && [ $((_m & 512)) != 0 ]; }; then
             TRUST_WHY="$1 is writable by group or others"
         fi
         [ -z "$TRUST_WHY" ]
@@ -1528,30 +532,24 @@ trusted_path() {
     return 1
 }
 
-# path_and_parents PATH: PARENTS_OF = PATH and every directory above it.
-path_and_parents() {
-    PARENTS_OF=$1
-    _d=$1
-    while [ -n "$_d" ] && [ "$_d" != / ]; do
-        _d=${_d%/*}
-        PARENTS_OF="$PARENTS_OF ${_d:-/}"
-        [ -n "$_d" ] || break
-    done
-}
-
+# load_config FILE: the C_* values.  Whoever can change the config (or
+# rename a directory above it) owns the wrapper: it and every directory
+# above it must be root's and not writable by anyone else; run as another
+# user, the wrapper's own user must not be able to write it either.
 load_config() {
     _conf=$1
     is_abs_path "$_conf" || config_error "-c needs an absolute path"
     [ -f "$_conf" ] && [ -r "$_conf" ] || config_error "cannot read $_conf"
     my_uid
-    # Whoever can change the config (or rename a directory above it) owns
-    # the wrapper: it and every directory above it must be root's and not
-    # writable by anyone else; run as another user, the wrapper's own user
-    # must not be able to write it either (an ACL, say).
-    path_and_parents "$_conf"
+    _paths=$_conf
+    _d=$_conf
+    while [ -n "$_d" ]; do
+        _d=${_d%/*}
+        _paths="$_paths ${_d:-/}"
+    done
     # shellcheck disable=SC2086     # a list of safe paths, split on purpose
-    stat_paths $PARENTS_OF
-    for _p in $PARENTS_OF; do
+    stat_paths $_paths
+    for _p in $_paths; do
         trusted_path "$_p" 0 || config_error "$TRUST_WHY"
     done
     if [ -w "$_conf" ] && [ "$MY_UID" != 0 ]; then
@@ -1560,23 +558,21 @@ load_config() {
     CONF_KEYS=' '
     while IFS= read -r _line || [ -n "$_line" ]; do
         _line=${_line%%#*}
-        case $_line in *=*) ;; *)
-            IFS=' 	'
-            # shellcheck disable=SC2086     # split into words (set -f)
-            set -- $_line
-            IFS=' '
-            [ $# -eq 0 ] || config_error "line without '=' in $_conf"
-            continue ;;
-        esac
         IFS=' 	'
-        # shellcheck disable=SC2086         # split into words (set -f)
+        # shellcheck disable=SC2086     # split into words (set -f)
         set -- ${_line%%=*}
-        [ $# -eq 1 ] || { IFS=' '; config_error "bad key in $_conf"; }
-        _key=$1
-        # shellcheck disable=SC2086         # split into words (set -f)
+        _nkey=$#
+        _key=${1-}
+        # shellcheck disable=SC2086     # split into words (set -f)
         set -- ${_line#*=}
         IFS=' '
         _val="$*"
+        case $_line:$_nkey in
+            *=*:1) ;;
+            *=*:*) config_error "bad key in $_conf" ;;
+            *:0) continue ;;
+            *) config_error "line without '=' in $_conf" ;;
+        esac
         case $CONF_KEYS in *" $_key "*) config_error "$_key given twice" ;; esac
         CONF_KEYS="$CONF_KEYS$_key "
         case $_key in
@@ -1612,7 +608,12 @@ check_exe() {
 check_config() {
     [ -n "$C_PARENTS" ] || config_error "parents is empty"
     for _p in $C_PARENTS; do
-        is_dataset_path "$_p" || config_error "bad parent $(printable "$_p")"
+        case $_p in /*|*/|*//*) config_error "bad parent $(printable "$_p")" ;; esac
+        IFS=/
+        for _s in $_p; do
+            is_seg "$_s" || config_error "bad parent $(printable "$_p")"
+        done
+        IFS=' '
         case $_p in
             */*) ;;
             *) config_error "parent $_p is a pool's root dataset" ;;
@@ -1657,40 +658,20 @@ main() {
         exit 126
     fi
     load_config "$2"
-    check_line
     # shellcheck disable=SC2086     # the argv: split on single spaces (set -f)
     set -- $CMD
     check_words "$@"
-    VERB=$1
-    shift
-    case $VERB in
-        zfs)
-            check_zfs "$@"
-            allowed
-            exec "$C_ZFS" "$@"
-            ;;
-        zpool)
-            check_zpool "$@"
-            allowed
-            exec "$C_ZPOOL" "$@"
-            ;;
-        tgtadm)
-            [ "$*" = "--lld iscsi --op show --mode target" ] ||
-                refuse "tgtadm: only '--lld iscsi --op show --mode target'"
-            allowed
-            exec $C_SUDO "$C_TGTADM" "$@"
-            ;;
-        target-create) target_create "$@" ;;
-        target-delete) target_delete "$@" ;;
-        target-allow) target_allow "$@" ;;
-        target-deny) target_deny "$@" ;;
-        target-resize) target_resize "$@" ;;
-        target-list) target_list "$@" ;;
-        target-restore) target_restore "$@" ;;
-        version) show_version "$@" ;;
-        zvol-read|zvol-write) zvol_stream "$@" ;;
-        *) refuse "command $VERB not allowed" ;;
+    judge "$@"
+    [ -z "$NEED_SECRET" ] || read_secret
+    case $R_RUN in
+        zfs) RUN=$C_ZFS; shift ;;
+        zpool) RUN=$C_ZPOOL; shift ;;
+        tgtadm) RUN="$C_SUDO $C_TGTADM"; shift ;;
+        helper) helper_run "$_conf" ;;
     esac
+    run "$@"
 }
 
-main "$@"
+# zfswrapper-helper.sh reads this file for its functions, with --helper
+# as the first argument: then nothing of main runs.
+[ "${1-}" = --helper ] || main "$@"

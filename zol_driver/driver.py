@@ -64,6 +64,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         1.2.0 - one version for driver, wrapper and check tool; set-up
                 refuses a wrapper older than 1.2.0 (or of another major
                 version); delete, export and image-copy edges of issue 14
+        1.3.0 - the wrapper's grammar is one table; its own verbs run in
+                zfswrapper-helper.sh (same protocol)
     """
 
     VERSION = version.RELEASE

@@ -27,8 +27,9 @@ import re
 
 # setup.cfg's "version", the driver's VERSION and the wrapper's VERSION
 # must all equal this (tests/unit/test_version.py).
-RELEASE = '1.2.0'
+RELEASE = '1.3.0'
 
+# (1.3.0 changed the wrapper's shape, not its protocol: 1.2.0 still works.)
 # 1.2.0: bounded waits behind the driver's 25 s export budget, restore that
 # fails closed on a malformed state file; 1.1.0: target-deny closes the
 # denied initiator's sessions.

@@ -43,6 +43,7 @@ from tests.functional import testbed
 from tests.unit import test_wrapper
 from zol_driver import check
 from zol_driver import ssh
+from zol_driver import version
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -256,7 +257,7 @@ class StubHostCheckTestCase(testtools.TestCase):
             # machine; the verdict does not depend on it.
             if c['check'] != 'round trip':
                 self.assertIn(c['status'], ('ok', 'info'), text)
-        self.assertIn('zfswrapper 1.2.0', text)
+        self.assertIn('zfswrapper ' + version.RELEASE, text)
         self.assertIn('zfs-kmod-2.1.11-1', text)
         calls = ''.join(self.host.calls())
         for verb in (' create ', ' destroy ', '--op new', '--op delete'):

@@ -58,9 +58,10 @@ class ZFSHostPackageTest(testtools.TestCase):
         h = self.zhost
         self.assertEqual("/usr/sbin/zfswrapper.sh", h.admin_ok(
             "readlink -f /usr/local/sbin/zfswrapper.sh").strip())
-        with open(os.path.join(ROOT, "tools", "zfswrapper.sh")) as f:
-            local = f.read()
-        self.assertEqual(local, h.admin_ok("cat /usr/sbin/zfswrapper.sh"))
+        for name in ("zfswrapper.sh", "zfswrapper-helper.sh"):
+            with open(os.path.join(ROOT, "tools", name)) as f:
+                local = f.read()
+            self.assertEqual(local, h.admin_ok("cat /usr/sbin/" + name))
         rc, out, err = h.driver("version")
         self.assertEqual(0, rc, err)
         self.assertEqual("zfswrapper %s" % version.RELEASE,

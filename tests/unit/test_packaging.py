@@ -105,6 +105,7 @@ class DebTestCase(testtools.TestCase):
             rows[words[-1].lstrip('.')] = (words[0], words[1])
         want = {
             '/usr/sbin/zfswrapper.sh': '-rwxr-xr-x',
+            '/usr/sbin/zfswrapper-helper.sh': '-rwxr-xr-x',
             '/etc/cinder-zol/zfswrapper.conf': '-rw-r--r--',
             '/lib/systemd/system/cinder-zol-restore.service': '-rw-r--r--',
             '/etc/udev/rules.d/91-cinder-zol.rules': '-rw-r--r--',
@@ -121,6 +122,8 @@ class DebTestCase(testtools.TestCase):
     def test_wrapper_paths_rewritten(self):
         self.assertEqual(read('tools', 'zfswrapper.sh'),
                          self.extract('/usr/sbin/zfswrapper.sh'))
+        self.assertEqual(read('tools', 'zfswrapper-helper.sh'),
+                         self.extract('/usr/sbin/zfswrapper-helper.sh'))
         unit = self.extract('/lib/systemd/system/cinder-zol-restore.service')
         self.assertIn('ExecStart=/usr/sbin/zfswrapper.sh -c '
                       '/etc/cinder-zol/zfswrapper.conf', unit)

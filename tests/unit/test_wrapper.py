@@ -38,6 +38,7 @@ import testtools
 
 from zol_driver import errors
 from zol_driver import ssh
+from zol_driver import version
 from zol_driver import zfs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -549,6 +550,18 @@ HOSTILE = [
     'zvol-write tank/cinder/zol-revert-volume-1',
     'zvol-read tank/cinder/volume-1@zol-clone-volume-2',
     'zvol-write tank/cinder/volume-1@zol-clone-volume-2',
+    # the grammar table's own notation is no part of a command (issue 24)
+    'helper target-list', 'helper', 'zfs helper', 'tgtadm helper',
+    'zfs create -V=1 tank/cinder/x', 'zfs create -V=size 1 tank/cinder/x',
+    'zfs list -H -p -o=name tank/cinder', 'zfs destroy -d= tank/cinder/v@s',
+    'zfs get -H -p -o name', 'zfs set', 'zfs snapshot',
+    'zfs snapshot tank/cinder/a@s tank/cinder/b@s tank/cinder/c',
+    'zfs set zol:a=b', 'zfs rename tank/cinder/a@s tank/cinder/a',
+    'zfs rename tank/cinder/a tank/cinder/b tank/cinder/c',
+    'tgtadm --lld iscsi --op show --mode', 'tgtadm --lld',
+    'tgtadm --lld =iscsi --op show --mode target',
+    'target-create %s tank/cinder/v sn1 chapuser extra' % IQN,
+    'target-list target-list', 'version version', 'zvol-read tank/cinder/v x',
     # sizes
     'zfs list -H -p tank/cinder/' + 'v' * 120,
     'zfs set ' + 'zol:a=b ' * 512 + 'tank/cinder/v',
@@ -955,7 +968,7 @@ class TestVersionAndStreams(WrapperTestCase):
         _write(os.path.join(self.w.dir, 'out'), 'zfs-2.1.11-1\n'
                'zfs-kmod-2.1.11-1\n', 0o644)
         out = self.assertPassed('version')
-        self.assertEqual(['zfswrapper 1.2.0', 'zfs-2.1.11-1',
+        self.assertEqual(['zfswrapper ' + version.RELEASE, 'zfs-2.1.11-1',
                           'zfs-kmod-2.1.11-1', 'tgtadm 1.0.85'],
                          out.splitlines())
 

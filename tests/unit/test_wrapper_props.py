@@ -18,10 +18,11 @@ Random argvs, mixtures of the protocol's own words (verbs, options,
 datasets of both parents and of neither, properties, sizes, lists) and of
 hostile ones (shell syntax, control bytes, paths, empty words), go to the
 wrapper.  ``allowed`` below is the grammar of doc/wrapper-protocol.rst,
-"ZFS commands the driver sends", written again from the document (not from
-the script): whatever the wrapper runs must be allowed by it, and whatever
-it allows must run, unchanged.  Derandomized, so CI sees the same examples
-every run; 500 examples: 5 s on a quiet host, 15-20 s on a busy one.
+"Which commands can the driver's key run?", written again from the
+document (not from the script): whatever the wrapper runs must be allowed
+by it, and whatever it allows must run, unchanged.  Derandomized, so CI
+sees the same examples every run; 500 examples: 5 s on a quiet host, 15-20
+s on a busy one.
 """
 
 import re
