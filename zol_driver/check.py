@@ -326,7 +326,8 @@ def version_line():
         version.RELEASE, version.package_version())
 
 
-DATA_FILES = ('zfswrapper.sh', 'zfswrapper.conf', 'nonroot-setup.sh',
+DATA_FILES = ('zfswrapper.sh', 'zfswrapper-helper.sh', 'zfswrapper.conf',
+              'nonroot-setup.sh',
               'cinder-zol-restore.service', '91-cinder-zol.rules')
 
 

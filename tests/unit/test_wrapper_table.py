@@ -20,6 +20,7 @@ in the wrapper, in zol_driver/zfs.py and in the document.  Each pair must
 stay equal.  The helper runs only from the wrapper of its own version.
 """
 
+import glob
 import os
 import re
 import shutil
@@ -108,12 +109,10 @@ class GrammarTableTestCase(testtools.TestCase):
     def test_every_wrapper_verb_the_driver_names_is_in_the_table(self):
         verbs = {row[1] for row in wrapper_grammar() if row[0] == 'helper'}
         named = set()
-        for name in ('tgt.py', 'zfs.py', 'check.py', 'driver.py',
-                     'image_transfer.py'):
-            path = os.path.join(REPO, 'zol_driver', name)
-            if os.path.exists(path):
-                named |= set(re.findall(r"'((?:target|zvol)-[a-z]+)'",
-                                        _read(path)))
+        for path in glob.glob(os.path.join(REPO, 'zol_driver', '**', '*.py'),
+                              recursive=True):
+            named |= set(re.findall(r"'((?:target|zvol)-[a-z]+)'",
+                                    _read(path)))
         self.assertTrue(named)
         self.assertLessEqual(named, verbs)
 
