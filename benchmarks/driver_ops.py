@@ -196,9 +196,9 @@ def record_commands(executor):
     executor.sent = []
     real = executor._execute
 
-    def execute(command, *args, **kwargs):
+    def execute(pool, command, *args, **kwargs):
         executor.sent.append(' '.join(command.split()[:2]))
-        return real(command, *args, **kwargs)
+        return real(pool, command, *args, **kwargs)
     executor._execute = execute
 
 
