@@ -578,6 +578,7 @@ class FaultsTest(testtools.TestCase):
                 "zfs get -H -o value available tank").strip()))
         failures = {}
         made = [src, thin]
+        self.addCleanup(self._delete_all, made)
         new = self.create(wait=False, volume_type=thick.id)
         made.append(new)
         failures["create"] = self.final("volume", new)
@@ -616,13 +617,16 @@ class FaultsTest(testtools.TestCase):
         self.expect(not half, "half-made on a full pool: %s" % half)
         left = self.leftovers("pool full")
         self.host.admin_ok("zfs destroy tank/ft-fill")
-        # everything works again
+        # everything works again (the test pool holds ~2.6 GiB: the thick
+        # volumes of the full pool go first)
+        for v in (new, clone, src):
+            self.delete(v)
         again = self.create(volume_type=thick.id)
         made.append(again)
         again_clone = self.create(volume_type=thick.id, source_volid=again)
         made.append(again_clone)
-        self.admin.volumes.extend(again, 2)
-        self.wait("volume", again, "available")
+        self.delete(again_clone)
+        self._extend(again, 2)
         why2 = self.io(conn, write, "flush", "write -P 0x66 0 1M",
                        "read -P 0x66 0 1M")
         self.expect(why2 is None, "write after freeing: %s" % why2)
@@ -640,6 +644,12 @@ class FaultsTest(testtools.TestCase):
                   "%d MiB written, 1 MiB read back after freeing: %s"
                   % (WRITE_MIB, "ok" if why2 is None else "FAILED"),
                   left if left == left2 else "%s; after: %s" % (left, left2))
+
+    def _delete_all(self, vols):
+        """Clean-up after a failed step: nothing may pollute the next."""
+        for vol in reversed(vols):
+            with contextlib.suppress(Exception):
+                self.delete(vol)
 
     def random_file(self, mib):
         """A file of mib MiB of random bytes, removed after the test."""
