@@ -87,6 +87,7 @@ FREE_MIB = 24                      # left free on the full pool (step e)
 WRITE_MIB = 48                     # random bytes written to it
 RESET_WAIT = 360                   # s for the guest to boot after a reset
 SETTLE = 30                        # s: three stats periods
+STUCK = 240                        # s in one transient status: stuck
 LOCK_WAIT = 10                     # the wrapper's lock_wait for step d
 WRAPPER_CONF = "/etc/cinder-zol/zfswrapper.conf"
 STUCK_UNIT = "zol-faults-stuck-lock"
@@ -226,20 +227,29 @@ class FaultsTest(testtools.TestCase):
         aa.ActiveActiveTest.wait(self, self.admin, kind, obj_id, status,
                                  timeout)
 
-    def final(self, kind, obj_id, timeout=600):
-        """The status once it left every transient one ('deleted': gone)."""
+    def final(self, kind, obj_id, timeout=600, stuck=None):
+        """The status once it left every transient one ('deleted': gone).
+
+        stuck: seconds after which a transient status that has not
+        changed is returned as '<status> (stuck)' instead of waiting on.
+        """
         manager = (self.admin.volumes if kind == "volume"
                    else self.admin.volume_snapshots)
         deadline = time.monotonic() + timeout
         status = None
+        since = time.monotonic()
         while time.monotonic() < deadline:
             try:
-                status = manager.get(obj_id).status
+                now = manager.get(obj_id).status
             except cinder_aio.cinder_exc.NotFound:
                 return "deleted"
+            if now != status:
+                status, since = now, time.monotonic()
             if status.startswith("error") or (
                     status in FINAL_VOLUME and not status.endswith("ing")):
                 return status
+            if stuck and time.monotonic() - since > stuck:
+                return "%s (stuck)" % status
             time.sleep(1)
         self.fail("%s %s still %s after %d s" % (kind, obj_id, status,
                                                  timeout))
@@ -350,7 +360,16 @@ class FaultsTest(testtools.TestCase):
             # Nova deletes the attachment of a failed attach: until then
             # the volume stays reserved
             self.detach_all(obj_id)
-        status = self.final(obj, obj_id)
+        status = self.final(obj, obj_id, stuck=STUCK)
+        if status.endswith("(stuck)"):
+            # e.g. a volume 'extending' when its cinder-volume died:
+            # Cinder's start-up clean-up does not cover extends; the
+            # operator resets it (the case still fails: it is stuck)
+            self.expect(False, "%s %s %s" % (obj, obj_id, status))
+            if obj == "volume":
+                self.admin.volumes.reset_state(obj_id, "error")
+            else:
+                self.admin.volume_snapshots.reset_state(obj_id, "error")
         outcome = "%s %s" % (obj, status)
         if "call" in result:
             outcome += " (API call: %s)" % result["call"]
