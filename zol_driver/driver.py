@@ -465,10 +465,44 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self._recover_targets()
         data['pools'].append(self._pool_stats(backend, parent, zvols))
         self._stats = data
+        self._collect_orphans(zvols)
         try:
             self.zfs.collect_garbage(rows)
         except errors.ZolError as exc:
             LOG.warning('collecting hidden zvols failed: %s', exc)
+
+    def _collect_orphans(self, zvols):
+        """Destroy zvols of volumes Cinder deleted without reaching us.
+
+        A create cut off after ``zfs create`` ran is rescheduled; Cinder's
+        clean-up delete fails while the host is unreachable, and the
+        record, its host cleared, is later deleted by the API alone. Only a
+        zvol the driver marks managed, named after its owner, whose record
+        Cinder has deleted, is destroyed: one database query per period.
+        """
+        owned = {r[zfs.PROP_OWNER]: self.zfs.relative(r['name'])
+                 for r in zvols if r.get(zfs.PROP_MANAGED) == 'yes' and
+                 r.get(zfs.PROP_OWNER)}
+        if not owned or getattr(self, 'db', None) is None:
+            return
+        ctx = context.get_admin_context(read_deleted='yes')
+        try:
+            records = self.db.volume_get_all(ctx, filters={'id': list(owned)})
+        except Exception as exc:     # stats must not fail for this
+            LOG.warning('orphan check skipped: %s', exc)
+            return
+        for rec in records:
+            name = owned.get(rec.id)
+            if not rec.deleted or name != CONF.volume_name_template % rec.id:
+                continue
+            LOG.warning('destroying %(name)s: Cinder deleted volume %(id)s '
+                        'without deleting it (a create cut off, then '
+                        'rescheduled)', {'name': name, 'id': rec.id})
+            try:
+                self.zfs.delete_volume(name)
+            except errors.ZolError as exc:
+                LOG.warning('destroying orphan %(name)s failed: %(e)s',
+                            {'name': name, 'e': exc})
 
     def _recover_targets(self):
         """Bring back targets tgtd lost while cinder-volume kept running.

@@ -461,6 +461,43 @@ class StatsTestCase(DriverTestCase):
                          self.ex.commands('zfs destroy'))
         self.assertEqual(1, len(self.ex.commands('zfs list')))
 
+    def test_stats_destroy_zvols_of_volumes_cinder_deleted(self):
+        """The stats period destroys the zvol of a deleted volume.
+
+        A create cut off after ``zfs create`` ran (sshd killed) is
+        rescheduled; Cinder's delete of the zvol could not reach the host,
+        and the record, its host cleared, was deleted by the API alone
+        (test_faults step b). Only a zvol the driver marked managed, named
+        after its owner, whose record Cinder has deleted, goes.
+        """
+        gone, live, unknown, moved, kept = (
+            '%08d-0000-4000-8000-000000000000' % n for n in range(5))
+        self.drv.db = mock.Mock()
+        self.drv.db.volume_get_all.return_value = [
+            mock.Mock(id=gone, deleted=True),
+            mock.Mock(id=live, deleted=False),
+            mock.Mock(id=moved, deleted=True),
+            mock.Mock(id=kept, deleted=True)]
+        self.ex.on('zfs list', out=listing(
+            space_row(P, 'filesystem'),
+            space_row(P + '/volume-' + gone, owner=gone, managed='yes'),
+            space_row(P + '/volume-' + live, owner=live, managed='yes'),
+            space_row(P + '/volume-' + unknown, owner=unknown,
+                      managed='yes'),
+            # a migration's zvol renamed to the original volume's name
+            space_row(P + '/volume-' + live, owner=moved, managed='yes'),
+            # unmanaged: Cinder forgot it on purpose
+            space_row(P + '/volume-' + kept, owner=kept, managed='no')))
+        self.drv.get_volume_stats(refresh=True)
+        self.assertEqual(['zfs destroy -r %s/volume-%s' % (P, gone)],
+                         self.ex.commands('zfs destroy'))
+        ctx, = self.drv.db.volume_get_all.call_args[0]
+        self.assertEqual('yes', ctx.read_deleted)
+        self.assertEqual(
+            {'id': sorted([gone, live, unknown, moved])},
+            {k: sorted(v) for k, v in
+             self.drv.db.volume_get_all.call_args[1]['filters'].items()})
+
     def test_stats_host_down(self):
         self.ex.on('zfs list', err='boom', exit_code=1)
         pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
