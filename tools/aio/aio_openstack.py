@@ -177,6 +177,20 @@ def request(port, method, path, body=None, token=None, timeout=30):
         conn.close()
 
 
+def upload(port, path, data, token, timeout=300):
+    """PUT of raw bytes (an image's data): the HTTP status."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("PUT", path, body=data, headers={
+            "X-Auth-Token": token,
+            "Content-Type": "application/octet-stream"})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
 def get_token(port, user, password, project):
     """A project-scoped token: (token, project id)."""
     identity = {"methods": ["password"], "password": {"user": {
