@@ -40,6 +40,7 @@ import time
 import unittest
 
 import fixtures
+from keystoneauth1.identity.v3 import password as ks_password
 from keystoneauth1 import session as ks_session
 
 from cinderclient import api_versions
@@ -75,7 +76,10 @@ def run_aio(*args, timeout=120, check=True):
 
 
 def make_client(env, api_version=None, service_roles=None):
-    """A cinderclient v3 Client for the AIO in noauth mode.
+    """A cinderclient v3 Client for the AIO, as its admin.
+
+    With Keystone (cinder-aio start --keystone) a password session of the
+    admin; otherwise noauth:
 
     cinderclient 9.x ships a keystoneauth plugin for noauth: it sends
     'user:project' as the token and appends the project id to the
@@ -87,9 +91,17 @@ def make_client(env, api_version=None, service_roles=None):
     delete an attachment that is connected to a server without asking
     Nova first (bug #2004555), which the AIO, having no Nova, could not.
     """
-    auth = noauth.CinderNoAuthPlugin(env["OS_USER_ID"],
-                                     env["OS_PROJECT_ID"],
-                                     endpoint=env["OS_ENDPOINT"])
+    if "OS_AUTH_URL" in env:
+        auth = ks_password.Password(
+            auth_url=env["OS_AUTH_URL"], username=env["OS_USERNAME"],
+            password=env["OS_PASSWORD"],
+            project_name=env["OS_PROJECT_NAME"],
+            user_domain_name=env["OS_USER_DOMAIN_NAME"],
+            project_domain_name=env["OS_PROJECT_DOMAIN_NAME"])
+    else:
+        auth = noauth.CinderNoAuthPlugin(env["OS_USER_ID"],
+                                         env["OS_PROJECT_ID"],
+                                         endpoint=env["OS_ENDPOINT"])
     headers = {}
     if service_roles:
         headers["X-Service-Roles"] = ",".join(service_roles)
@@ -108,12 +120,19 @@ class CinderAIOFixture(fixtures.Fixture):
     {'backend_stats_polling_interval': 10}; they replace the AIO's values
     (cinder-aio start --default-conf). volume_services: 1 (cinder-volume,
     host aio) or more, in one cluster (cinder-volume-1, host aio-1, ...;
-    .volume_services maps each name to its host@backend).
+    .volume_services maps each name to its host@backend). keystone: Cinder
+    behind Keystone; glance: and Glance as its image service (both need
+    'cinder-aio prepare' first). backend2: like backend, for a second
+    backend section [zol2].
     """
 
     def __init__(self, backend, keep=None, debug=False, defaults=None,
-                 volume_services=1):
+                 volume_services=1, keystone=False, glance=False,
+                 backend2=None):
         super().__init__()
+        self.backend2_lines = self._lines(backend2 or [])
+        self.keystone = keystone or glance
+        self.glance = glance
         self.backend_lines = self._lines(backend)
         if not any(ln.split('=')[0].strip() == 'zol_export_timeout'
                    for ln in self.backend_lines):
@@ -153,9 +172,16 @@ class CinderAIOFixture(fixtures.Fixture):
         args = ["start", "--backend-conf", files[0]]
         if self.default_lines:
             files.append(self._conf_file("default", self.default_lines))
-            args += ["--default-conf", files[1]]
+            args += ["--default-conf", files[-1]]
+        if self.backend2_lines:
+            files.append(self._conf_file("backend2", self.backend2_lines))
+            args += ["--backend2-conf", files[-1]]
         if self.debug:
             args.append("--debug")
+        if self.glance:
+            args.append("--glance")
+        elif self.keystone:
+            args.append("--keystone")
         if self.n_volume_services != 1:
             args += ["--volume-services", str(self.n_volume_services)]
         t0 = time.monotonic()

@@ -30,6 +30,7 @@ with a reason when the test bed or the AIO cannot be had.
 import contextlib
 import subprocess
 import time
+import urllib.parse
 import uuid
 
 import testtools
@@ -245,6 +246,21 @@ class CinderEndToEndTest(testtools.TestCase):
             self.assertIn(key, props)
         self.assertEqual("boolean", props["zol:sparse"]["type"])
         self.assertIn("16K", props["zol:volblocksize"]["enum"])
+
+    def test_1_pool_list_filters(self):
+        """get_pools filters by name (resource_filters.json is loaded).
+
+        Cinder checks list filters against resource_query_filters_file
+        for non-admin callers, and for pools for everyone; without the
+        file every such filter is refused (400) or ignored.
+        """
+        name = "aio@%s#%s" % (BACKEND, BACKEND)
+        api = self.aio.client_for("3.71").client
+        _resp, body = api.get("/scheduler-stats/get_pools?name=%s"
+                              % urllib.parse.quote(name, safe=""))
+        self.assertEqual([name], [p["name"] for p in body["pools"]])
+        _resp, body = api.get("/scheduler-stats/get_pools?name=nosuch")
+        self.assertEqual([], body["pools"])
 
     def test_2_types_thin_thick_extend_retype(self):
         thick = self._create(1, "thick")
