@@ -89,7 +89,7 @@ MIX = ("attach", "attach", "clone", "clone", "snaps", "tree")
 FINAL_VOLUME = ("available", "in-use", "error")
 FINAL_SNAPSHOT = ("available", "error")
 KILL_WAIT = 180            # s for a driver line naming the victim's object
-DRIVER_LINE = re.compile(r" INFO zol_driver\.driver \[[^\]]*\] "
+DRIVER_LINE = re.compile(r" INFO zol_driver\.(?:driver|tgt) \[[^\]]*\] "
                          r"([a-z_]+) ([0-9a-f]{8}-[0-9a-f-]{27})")
 
 
