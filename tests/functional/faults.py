@@ -36,6 +36,8 @@ import subprocess
 import threading
 import time
 
+from tests.functional import testbed
+
 # A lost segment costs TCP a retransmission timeout: Linux's minimum is
 # 200 ms on top of the smoothed RTT; the stall stands for one such loss.
 LOSS_STALL = 1.0
@@ -169,6 +171,10 @@ def restore():
 
 def nft_problem():
     """None if nft can filter in this namespace, else why not."""
+    # The DROP rules must never reach a shared namespace's loopback.
+    why = testbed.private_netns_problem()
+    if why:
+        return "nftables rules only in a private namespace: %s" % why
     try:
         _nft("table inet %s_probe { }\n" % NFT_TABLE)
     except (OSError, AssertionError) as e:
