@@ -36,6 +36,16 @@ network namespace with only loopback::
 When the testbed cannot be used (not in a private netns, image not built,
 VM does not start) every test using it is skipped with a reason starting
 'ZFS testbed unavailable:', and the reason is also printed to stderr.
+
+A second, independent ZFS host (``testbed --instance 2``: own disks, ports,
+known_hosts and sshd host key; same pool and parents) for tests that need
+two hosts (send/receive, migration)::
+
+    self.zfs_host2 = self.useFixture(testbed.SecondZFSHostFixture()).host
+
+It too starts lazily, once per network namespace, and stays up for the
+other tests of the run; its tests skip with 'second ZFS testbed host
+unavailable: ...'.
 """
 
 import fcntl
@@ -54,8 +64,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 TESTBED = os.path.join(REPO, "tools", "testbed", "testbed")
 PARENT = "tank/cinder"
 
-_host = None          # the ZFSHost of this process, once started
-_failure = None       # why it could not be had, once tried
+_hosts = {}           # instance -> the ZFSHost of this process, once started
+_failures = {}        # instance -> why it could not be had, once tried
 
 
 class ZFSHost(object):
@@ -75,6 +85,7 @@ class ZFSHost(object):
         self.iscsi_portal = env["ZOL_ISCSI_PORTAL"]
         self.accel = env.get("ZOL_ACCEL")
         self.statedir = env["ZOL_TESTBED_STATE"]
+        self.instance = int(env.get("ZOL_TESTBED_INSTANCE", "1"))
 
     @property
     def settings(self):
@@ -281,36 +292,54 @@ def private_netns_problem():
     return None
 
 
-def _env_from_testbed():
-    p = subprocess.run([sys.executable, TESTBED, "env", "--json"],
+def _instance_args(instance):
+    return [] if instance == 1 else ["--instance", str(instance)]
+
+
+def _env_from_testbed(instance=1):
+    # every instance's variables under the ZOL_ names ZFSHost reads
+    p = subprocess.run([sys.executable, TESTBED, "env", "--json",
+                        "--prefix", "ZOL_"] + _instance_args(instance),
                        capture_output=True, text=True)
     if p.returncode:
         return None
-    return json.loads(p.stdout)
+    env = json.loads(p.stdout)
+    env["ZOL_TESTBED_INSTANCE"] = str(instance)
+    return env
 
 
-def get_host():
+def get_host(instance=1):
     """The ZFSHost for this process, starting the VM if needed.
 
-    Raises unittest.SkipTest('ZFS testbed unavailable: ...') when it
-    cannot be had.
+    instance 2 is the second, independent test-bed host.  Raises
+    unittest.SkipTest('ZFS testbed unavailable: ...', or 'second ZFS
+    testbed host unavailable: ...') when it cannot be had.
     """
-    global _host, _failure
-    if _host is not None:
-        return _host
-    if _failure is None:
+    if instance not in _hosts and instance not in _failures:
         try:
-            _host = _start()
+            if instance != 1:
+                # the first host's skip reason (no netns, no image...)
+                # is the second's too
+                get_host(1)
+            _hosts[instance] = _start(instance)
         except Exception as e:  # any failure becomes one loud skip reason
-            _failure = "ZFS testbed unavailable: %s" % e
-            sys.stderr.write("\n*** %s ***\n" % _failure)
+            what = ("ZFS testbed" if instance == 1 else
+                    "second ZFS testbed host" if instance == 2 else
+                    "ZFS testbed host %d" % instance)
+            _failures[instance] = "%s unavailable: %s" % (what, e)
+            sys.stderr.write("\n*** %s ***\n" % _failures[instance])
             sys.stderr.flush()
-    if _host is None:
-        raise unittest.SkipTest(_failure)
-    return _host
+    if instance not in _hosts:
+        raise unittest.SkipTest(_failures[instance])
+    return _hosts[instance]
 
 
-def _start():
+def get_second_host():
+    """The second test-bed host (testbed --instance 2); see get_host."""
+    return get_host(2)
+
+
+def _start(instance=1):
     why = os.environ.get("ZOL_TESTBED_UNAVAILABLE")
     if why:
         raise RuntimeError(why + " (ZOL_TESTBED_UNAVAILABLE)")
@@ -324,16 +353,17 @@ def _start():
     lock = "/run/lock/cinder-zol-testbed-fixture.lock"
     with open(lock, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
-        env = _env_from_testbed()
+        env = _env_from_testbed(instance)
         if env is None:
-            p = subprocess.run([sys.executable, TESTBED, "start"],
+            p = subprocess.run([sys.executable, TESTBED, "start"]
+                               + _instance_args(instance),
                                capture_output=True, text=True, timeout=900)
             if p.returncode:
                 raise RuntimeError(
                     "'testbed start' failed (rc=%d): %s" % (
                         p.returncode, (p.stderr.strip() or
                                        p.stdout.strip())[-1500:]))
-            env = _env_from_testbed()
+            env = _env_from_testbed(instance)
             if env is None:
                 raise RuntimeError("'testbed env' failed after start")
     host = ZFSHost(env)
@@ -347,14 +377,22 @@ def _start():
 class ZFSHostFixture(fixtures.Fixture):
     """Gives .host, a ZFSHost; skips the test when there is none."""
 
+    instance = 1
+
     def setUp(self):
         # before Fixture.setUp, so SkipTest is not wrapped in
         # MultipleExceptions and the test is reported as skipped
-        self.host = get_host()
+        self.host = get_host(self.instance)
         super().setUp()
 
     def _setUp(self):
         pass
+
+
+class SecondZFSHostFixture(ZFSHostFixture):
+    """Gives .host, the second test-bed host (another VM, another pool)."""
+
+    instance = 2
 
 
 def skip_unless_testbed(test):
