@@ -20,6 +20,7 @@ Thin glue: volume management lives in ``zfs.ZFSHost``, export in
 Cinder's driver interface onto them and maps their errors onto Cinder's.
 """
 
+import collections
 import contextlib
 
 from oslo_concurrency import processutils
@@ -86,7 +87,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self.configuration.append_config_values(options.zol_opts)
         self.configuration.append_config_values(san.san_opts)
         self.executor = None
-        self.zfs = None
+        self.zfs = None             # the first (or only) parent's ZFSHost
+        self._pools = None          # {pool name: ZFSHost}, several parents
         self.targets = None
         self._pending = {}          # {iqn: Export} start-up could not make
         self._down_reason = None    # why stats report the backend down
@@ -101,30 +103,45 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
     def do_setup(self, context):
         """Check the options, then build the executor and host objects."""
-        parent = self._checked_options()
+        parents = self._checked_options()
         conf = self.configuration
         LOG.info('do_setup: ZFS host %(host)s, parent %(parent)s',
-                 {'host': conf.san_ip, 'parent': parent})
+                 {'host': conf.san_ip, 'parent': ', '.join(parents)})
         try:
             self.executor = ssh.SSHExecutor.from_configuration(conf)
         except errors.ZolError as exc:
             raise exception.VolumeDriverException(
                 message=_('Cannot set up SSH to the ZFS host %(h)s: %(e)s')
                 % {'h': conf.san_ip, 'e': exc})
-        self.zfs = zfs.ZFSHost(self.executor, parent,
-                               busy_retries=conf.zol_busy_retries)
+        hosts = [zfs.ZFSHost(self.executor, parent,
+                             busy_retries=conf.zol_busy_retries)
+                 for parent in parents]
+        self.zfs = hosts[0]
+        self._pools = None
+        if len(hosts) > 1:
+            self._pools = collections.OrderedDict(
+                (h.parent, h) for h in hosts)
         self.targets = tgt.TgtTargets(self.executor, conf)
+        self.targets.parent_for = self._parent_of
 
     def check_for_setup_error(self):
-        """The parent must exist, be a filesystem and answer via the wrapper.
+        """Each parent must exist, be a filesystem and answer via the wrapper.
 
-        Two round trips: ``zfs list`` of the parent, then the wrapper's
-        ``version`` (refused if this release does not support it).
+        Two round trips: ``zfs list`` of the parent (one per parent), then
+        the wrapper's ``version`` (refused if this release does not support
+        it).
         """
-        parent = self.zfs.parent
+        for host in self._pool_hosts().values():
+            self._check_parent(host)
+        self._check_wrapper_version()
+        # ssh_min_pool_conn: open the warm connections now, not on demand
+        self.executor.warm_up()
+
+    def _check_parent(self, zfs_host):
+        parent = zfs_host.parent
         host = self.configuration.san_ip
         try:
-            info = self.zfs.parent_info()
+            info = zfs_host.parent_info()
         except errors.DatasetNotFound:
             msg = (_('zol_parent_dataset %(p)s does not exist on the ZFS '
                      'host %(h)s: create it (zfs create %(p)s).')
@@ -148,9 +165,6 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                  '(%(free).1f GiB free)',
                  {'p': parent, 'h': host,
                   'free': (info.get('avail') or 0) / float(zfs.GiB)})
-        self._check_wrapper_version()
-        # ssh_min_pool_conn: open the warm connections now, not on demand
-        self.executor.warm_up()
 
     def _check_wrapper_version(self):
         """Refuse a wrapper this release does not support (one command)."""
@@ -175,7 +189,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """Refuse what the wrapper, ZFS or Cinder would refuse later.
 
         The rules are validation's, shared with cinder-zol-check: a failure
-        stops the set-up, a warning is logged. Returns the parent.
+        stops the set-up, a warning is logged. Returns the parents.
         """
         for problem in validation.problems(self.configuration):
             if problem.failed:
@@ -184,7 +198,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                     % {'detail': problem.detail, 'fix': problem.fix})
             LOG.warning('%(detail)s. Fix: %(fix)s',
                         {'detail': problem.detail, 'fix': problem.fix})
-        return self.configuration.zol_parent_dataset
+        return zfs.parse_parents(self.configuration.zol_parent_dataset)
 
     def _init_vendor_properties(self):
         """The zol:* extra specs, for ``cinder get-capabilities``."""
@@ -194,9 +208,92 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     # Volume half (zfs.ZFSHost)
     # ------------------------------------------------------------------
 
+    # ---- pools: one per parent dataset --------------------------------
+    #
+    # One parent: one pool named after the backend, as always. Several
+    # parents: one pool per parent, named after its dataset (stable: adding
+    # a parent renames no other pool). A volume's parent is its pool's.
+
+    def _backend_name(self):
+        return self.configuration.safe_get('volume_backend_name') or 'zol'
+
+    def _pool_hosts(self):
+        """{Cinder pool name: ZFSHost of its parent}, in option order."""
+        if self._pools:
+            return self._pools
+        return collections.OrderedDict([(self._backend_name(), self.zfs)])
+
+    def _zfs(self, volume):
+        """The ZFSHost of the volume's pool (its parent dataset).
+
+        With several parents, a volume whose host names no pool, or names
+        the backend (created before a second parent was added), is in the
+        first parent. Any other unknown pool is refused by name.
+        """
+        if not self._pools:
+            return self.zfs
+        pool = volume_utils.extract_host(volume.host, 'pool')
+        if pool in self._pools:
+            return self._pools[pool]
+        if pool in (None, self._backend_name()):
+            return self.zfs
+        msg = (_('volume %(id)s is in pool %(pool)s, which is none of this '
+                 'backend\'s pools (%(pools)s): was its parent dataset '
+                 'removed from zol_parent_dataset?')
+               % {'id': volume.id, 'pool': pool,
+                  'pools': ', '.join(self._pools)})
+        LOG.error(msg)
+        raise exception.VolumeBackendAPIException(data=msg)
+
+    def _snap_zfs(self, snapshot):
+        """The ZFSHost of a snapshot's volume."""
+        if not self._pools:
+            return self.zfs
+        return self._zfs(snapshot.volume)
+
+    def _parent_of(self, volume):
+        return self._zfs(volume).parent
+
+    def get_pool(self, volume):
+        """Pool of a volume whose host names none (several parents only)."""
+        if not self._pools:
+            return super().get_pool(volume)
+        return self._zfs(volume).parent
+
+    def _same_parent(self, volume, src_zfs, what):
+        """The volume's ZFSHost, which must be the source's (a ZFS clone).
+
+        ZFS clones stay in their pool; across this backend's parents the
+        volume must be copied (migrated), which is not a clone's job.
+        """
+        dst = self._zfs(volume)
+        if dst is not src_zfs:
+            msg = (_('volume %(id)s would be made in %(dst)s from %(what)s '
+                     'in %(src)s: a ZFS clone cannot change its parent '
+                     'dataset. Create it in the source\'s pool (Cinder '
+                     'does so unless snapshot_same_host = False), then '
+                     'migrate it.')
+                   % {'id': volume.id, 'dst': dst.parent, 'what': what,
+                      'src': src_zfs.parent})
+            LOG.error(msg)
+            raise exception.VolumeBackendAPIException(data=msg)
+        return dst
+
+    def _one_parent(self, objs, get_zfs, what):
+        """The one ZFSHost of volumes or snapshots, or a clear error."""
+        hosts = {id(h): h for h in (get_zfs(o) for o in objs)}
+        if len(hosts) > 1:
+            msg = (_('%(what)s spans several pools of this backend (%(p)s): '
+                     'one atomic ZFS command needs them under one parent')
+                   % {'what': what, 'p': ', '.join(
+                       sorted(h.parent for h in hosts.values()))})
+            LOG.error(msg)
+            raise exception.VolumeBackendAPIException(data=msg)
+        return next(iter(hosts.values()), self.zfs)
+
     def _dataset(self, volume):
         """Full dataset name of a Cinder volume's zvol."""
-        return self.zfs.full(volume.name)
+        return self._zfs(volume).full(volume.name)
 
     @staticmethod
     def _snap(snapshot):
@@ -204,7 +301,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         return '%s@%s' % (snapshot.volume_name, snapshot.name)
 
     def _snapshot_dataset(self, snapshot):
-        return self.zfs.full(self._snap(snapshot))
+        return self._snap_zfs(snapshot).full(self._snap(snapshot))
 
     @staticmethod
     def _owner_props(obj):
@@ -298,8 +395,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                  {'id': volume.id, 'size': volume.size})
         sparse, blocksize, props = self._new_props(volume)
         with self._host_errors(volume=volume):
-            self.zfs.create_or_resume(volume.name, volume.size * zfs.GiB,
-                                      sparse, blocksize, props)
+            self._zfs(volume).create_or_resume(
+                volume.name, volume.size * zfs.GiB, sparse, blocksize, props)
 
     def delete_volume(self, volume):
         """Destroy, or hide until dependent clones are gone; gone is fine.
@@ -308,12 +405,14 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         skipped) keeps the zvol open: it is removed when ZFS says busy.
         """
         with self._host_errors(volume=volume):
-            result = self.zfs.delete_volume(
+            host = self._zfs(volume)
+            result = host.delete_volume(
                 volume.name, release=lambda: self._release(volume))
             if result != 'hidden' and volume.source_volid:
                 # the temporary snapshot of clone_volume goes with its
-                # clone, unless a failure left it unmarked
-                self.zfs.delete_snapshot(self.zfs.snapshot_name(
+                # clone (always in its source's parent), unless a failure
+                # left it unmarked
+                host.delete_snapshot(host.snapshot_name(
                     CONF.volume_name_template % volume.source_volid,
                     zfs.CLONE_SNAP_PREFIX + volume.name))
         LOG.info('delete_volume %(id)s: %(result)s',
@@ -331,13 +430,14 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('create_snapshot %(id)s of volume %(vol)s',
                  {'id': snapshot.id, 'vol': snapshot.volume_id})
         with self._host_errors(snapshot=snapshot):
-            self.zfs.snapshot_or_resume(self._snap(snapshot),
-                                        self._owner_props(snapshot))
+            self._snap_zfs(snapshot).snapshot_or_resume(
+                self._snap(snapshot), self._owner_props(snapshot))
 
     def delete_snapshot(self, snapshot):
         """``zfs destroy -d``: now, or when its last clone is deleted."""
         with self._host_errors(snapshot=snapshot):
-            result = self.zfs.delete_snapshot(self._snap(snapshot))
+            result = self._snap_zfs(snapshot).delete_snapshot(
+                self._snap(snapshot))
         LOG.info('delete_snapshot %(id)s: %(result)s',
                  {'id': snapshot.id, 'result': result})
 
@@ -350,7 +450,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                                                     snapshot.volume_size)
         self._warn_blocksize(volume, blocksize)
         with self._host_errors(volume=volume):
-            self.zfs.clone_from(self._snap(snapshot), volume.name, props)
+            host = self._same_parent(volume, self._snap_zfs(snapshot),
+                                     'snapshot %s' % snapshot.id)
+            host.clone_from(self._snap(snapshot), volume.name, props)
 
     def create_cloned_volume(self, volume, src_vref):
         """Temporary snapshot + ``zfs clone``; the snapshot goes with it."""
@@ -360,7 +462,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         _sparse, blocksize, props = self._new_props(volume, src_vref.size)
         self._warn_blocksize(volume, blocksize)
         with self._host_errors(volume=volume):
-            self.zfs.clone_volume(src_vref.name, volume.name, props)
+            host = self._same_parent(volume, self._zfs(src_vref),
+                                     'volume %s' % src_vref.id)
+            host.clone_volume(src_vref.name, volume.name, props)
 
     @staticmethod
     def _warn_blocksize(volume, blocksize):
@@ -374,7 +478,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('extend_volume %(id)s to %(size)sG',
                  {'id': volume.id, 'size': new_size})
         with self._host_errors(volume=volume):
-            self.zfs.extend(volume.name, new_size * zfs.GiB)
+            self._zfs(volume).extend(volume.name, new_size * zfs.GiB)
             self.targets.resize_export(volume)
 
     def snapshot_revert_use_temp_snapshot(self):
@@ -392,16 +496,17 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('revert_to_snapshot volume %(id)s to snapshot %(snap)s',
                  {'id': volume.id, 'snap': snapshot.id})
         with self._host_errors(volume=volume):
+            host = self._zfs(volume)
             try:
-                self.zfs.rollback(self._snap(snapshot))
+                host.rollback(self._snap(snapshot))
             except errors.RollbackBlocked as exc:
-                self._revert_by_clone(volume, snapshot, exc)
+                self._revert_by_clone(host, volume, snapshot, exc)
         if volume.size > snapshot.volume_size:
             # rollback restored the snapshot's volsize; Cinder keeps its own.
             with self._host_errors(volume=volume):
-                self.zfs.extend(volume.name, volume.size * zfs.GiB)
+                host.extend(volume.name, volume.size * zfs.GiB)
 
-    def _revert_by_clone(self, volume, snapshot, exc):
+    def _revert_by_clone(self, host, volume, snapshot, exc):
         names = zfs.blocking_snapshots(exc.detail)
         foreign = [n for n in names if not self._driver_snapshot(n)]
         if foreign or not names:
@@ -416,12 +521,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('revert_to_snapshot %(id)s: newer snapshots %(names)s '
                  'are kept for clones; reverting through a clone',
                  {'id': volume.id, 'names': ', '.join(names)})
-        props = self.zfs.local_props(
+        props = host.local_props(
             volume.name, zfs.MUTABLE_PROPS | {'refreservation'})
         if props.pop('refreservation', '0') not in ('0', 'none'):
             props['refreservation'] = 'auto'     # thick stays thick
         props.update(self._owner_props(volume))
-        hidden = self.zfs.revert_by_clone(self._snap(snapshot), props)
+        hidden = host.revert_by_clone(self._snap(snapshot), props)
         LOG.info('revert_to_snapshot %(id)s: the old zvol is %(hidden)s '
                  'until its clones are gone', {'id': volume.id,
                                                'hidden': hidden})
@@ -436,14 +541,13 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     # ---- stats -------------------------------------------------------
 
     def get_volume_stats(self, refresh=False):
-        """Stats from ONE listing of the parent (cached unless refresh)."""
+        """Stats from ONE listing per parent (cached unless refresh)."""
         if refresh or not self._stats:
             self._update_volume_stats()
         return self._stats
 
     def _update_volume_stats(self):
-        conf = self.configuration
-        backend = conf.safe_get('volume_backend_name') or 'zol'
+        backend = self._backend_name()
         data = {'volume_backend_name': backend,
                 'vendor_name': 'Open Source',
                 'driver_version': self.VERSION,
@@ -451,27 +555,35 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 'shared_targets': False,
                 'sparse_copy_volume': True,
                 'pools': []}
-        try:
-            rows = self.zfs.space_listing()
-        except errors.ZolError as exc:
-            LOG.error('get_volume_stats: cannot list %(p)s: %(e)s',
-                      {'p': self.zfs.parent, 'e': exc})
-            data['pools'].append(self._pool_stats(backend, None, []))
-            self._stats = data
-            return
-        parent = next((r for r in rows if r['name'] == self.zfs.parent), {})
-        zvols = [r for r in rows if r.get('type') == 'volume' and
-                 not zfs.is_internal(self.zfs.relative(r['name']) or '')]
-        self._recover_targets()
-        data['pools'].append(self._pool_stats(backend, parent, zvols))
+        listed = []             # (pool name, ZFSHost, rows or None)
+        for name, host in self._pool_hosts().items():
+            try:
+                listed.append((name, host, host.space_listing()))
+            except errors.ZolError as exc:
+                LOG.error('get_volume_stats: cannot list %(p)s: %(e)s',
+                          {'p': host.parent, 'e': exc})
+                listed.append((name, host, None))
+        if any(rows is not None for _n, _h, rows in listed):
+            self._recover_targets()
+        found = []
+        for name, host, rows in listed:
+            if rows is None:
+                data['pools'].append(self._pool_stats(name, host, None, []))
+                continue
+            parent = next((r for r in rows if r['name'] == host.parent), {})
+            zvols = [r for r in rows if r.get('type') == 'volume' and
+                     not zfs.is_internal(host.relative(r['name']) or '')]
+            data['pools'].append(self._pool_stats(name, host, parent, zvols))
+            found.append((host, rows, zvols))
         self._stats = data
-        self._collect_orphans(zvols)
-        try:
-            self.zfs.collect_garbage(rows)
-        except errors.ZolError as exc:
-            LOG.warning('collecting hidden zvols failed: %s', exc)
+        for host, rows, zvols in found:
+            self._collect_orphans(host, zvols)
+            try:
+                host.collect_garbage(rows)
+            except errors.ZolError as exc:
+                LOG.warning('collecting hidden zvols failed: %s', exc)
 
-    def _collect_orphans(self, zvols):
+    def _collect_orphans(self, host, zvols):
         """Destroy zvols of volumes Cinder deleted without reaching us.
 
         A create cut off after ``zfs create`` ran is rescheduled; Cinder's
@@ -480,7 +592,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         zvol the driver marks managed, named after its owner, whose record
         Cinder has deleted, is destroyed: one database query per period.
         """
-        owned = {r[zfs.PROP_OWNER]: self.zfs.relative(r['name'])
+        owned = {r[zfs.PROP_OWNER]: host.relative(r['name'])
                  for r in zvols if r.get(zfs.PROP_MANAGED) == 'yes' and
                  r.get(zfs.PROP_OWNER)}
         if not owned or getattr(self, 'db', None) is None:
@@ -499,7 +611,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                         'without deleting it (a create cut off, then '
                         'rescheduled)', {'name': name, 'id': rec.id})
             try:
-                self.zfs.delete_volume(name)
+                host.delete_volume(name)
             except errors.ZolError as exc:
                 LOG.warning('destroying orphan %(name)s failed: %(e)s',
                             {'name': name, 'e': exc})
@@ -568,7 +680,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                         {'iqn': iqn, 'id': vol.id})
             self.targets.delete(iqn)
 
-    def _pool_stats(self, backend, parent, zvols):
+    def _pool_stats(self, pool_name, host, parent, zvols):
         """One pool's stats; thin support follows the default.
 
         The scheduler counts untyped volumes as thin whenever thin is
@@ -577,7 +689,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         conf = self.configuration
         sparse, blocksize, props = self._zvol_spec({})
         pool = {
-            'pool_name': backend,
+            'pool_name': pool_name,
             'total_capacity_gb': 0,
             'free_capacity_gb': 0,
             'provisioned_capacity_gb': 0,
@@ -594,7 +706,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             'consistent_group_snapshot_enabled': True,
             'QoS_support': False,
             'location_info': 'ZFSonLinuxISCSIDriver:%s:%s' % (
-                conf.san_ip, self.zfs.parent),
+                conf.san_ip, host.parent),
             'backend_state': 'up' if parent and not self._down_reason
             else 'down',
             'compression_support': True,
@@ -619,14 +731,18 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
     # ---- manage / unmanage ---------------------------------------------
 
-    def _ref_name(self, existing_ref, volume_name=None):
-        """The relative name in {'source-name': ...}, validated."""
+    def _ref_name(self, host, existing_ref, volume_name=None):
+        """The relative name in {'source-name': ...}, validated.
+
+        host: the ZFSHost of the volume's pool; a full name must be under
+        its parent.
+        """
         name = (existing_ref or {}).get('source-name')
         if not name:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
                 reason=_('reference must contain source-name'))
-        name = self.zfs.relative(name) or name
+        name = host.relative(name) or name
         if volume_name is not None:
             # a snapshot: "snap", "vol@snap" or "PARENT/vol@snap"
             vol, _at, snap = name.rpartition('@')
@@ -639,28 +755,28 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 volume_name is not None and zfs.is_temporary_snapshot(name)):
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
-                reason=_('not a manageable name under %s') % self.zfs.parent)
+                reason=_('not a manageable name under %s') % host.parent)
         return name
 
-    def _ref_props(self, name, existing_ref, props):
+    def _ref_props(self, host, name, existing_ref, props):
         """Properties of a reference, or ManageExistingInvalidReference.
 
         A lookup that fails is the user's reference, not a backend error:
         logged at INFO, not ERROR.
         """
         try:
-            return self.zfs.get(name, props)
+            return host.get(name, props)
         except errors.ZolError as exc:
             LOG.info('manage: %(ref)s cannot be used: %(e)s',
                      {'ref': existing_ref, 'e': exc})
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref, reason=str(exc))
 
-    def _check_manageable(self, obj, name, existing_ref, kind):
+    def _check_manageable(self, host, obj, name, existing_ref, kind):
         props = ('type', 'volsize', zfs.PROP_OWNER, zfs.PROP_MANAGED)
         if kind == 'snapshot':
             props += ('defer_destroy',)
-        info = self._ref_props(name, existing_ref, props)
+        info = self._ref_props(host, name, existing_ref, props)
         if info.get('type') != kind:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
@@ -682,10 +798,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         A volsize that is not whole GiB grows to the size Cinder records
         (manage_existing_get_size rounds up), in the same ``zfs set``.
         """
-        name = self._ref_name(existing_ref)
+        host = self._zfs(volume)
+        name = self._ref_name(host, existing_ref)
         LOG.info('manage_existing %(id)s from zvol %(name)s',
-                 {'id': volume.id, 'name': name})
-        info = self._check_manageable(volume, name, existing_ref, 'volume')
+                 {'id': volume.id, 'name': host.full(name)})
+        info = self._check_manageable(host, volume, name, existing_ref,
+                                      'volume')
         _sparse, _blocksize, props = self._zvol_spec(
             self._type_specs(volume))
         props.update(self._owner_props(volume))
@@ -697,23 +815,25 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                                      'new': zfs.gib_ceil(size)})
         with self._host_errors(volume=volume):
             if name != volume.name:
-                self.zfs.rename(name, volume.name)
-            self.zfs.set(volume.name, props)
+                host.rename(name, volume.name)
+            host.set(volume.name, props)
 
     def manage_existing_get_size(self, volume, existing_ref):
         """volsize rounded up to whole GiB."""
-        name = self._ref_name(existing_ref)
-        info = self._check_manageable(volume, name, existing_ref, 'volume')
+        host = self._zfs(volume)
+        name = self._ref_name(host, existing_ref)
+        info = self._check_manageable(host, volume, name, existing_ref,
+                                      'volume')
         return zfs.gib_ceil(info.get('volsize') or 0)
 
     def unmanage(self, volume):
         """Keep the zvol; mark it no longer managed (zol:managed=no)."""
         LOG.info('unmanage %s', volume.id)
-        self._unmark(volume.name, volume=volume)
+        self._unmark(self._zfs(volume), volume.name, volume=volume)
 
-    def _unmark(self, name, volume=None, snapshot=None):
+    def _unmark(self, host, name, volume=None, snapshot=None):
         try:
-            self.zfs.set(name, {zfs.PROP_MANAGED: 'no'})
+            host.set(name, {zfs.PROP_MANAGED: 'no'})
         except errors.DatasetNotFound:
             LOG.warning('unmanage: %s is already gone', name)
             return
@@ -723,45 +843,57 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
     def manage_existing_snapshot(self, snapshot, existing_ref):
         """Adopt a snapshot of the volume: rename it, mark it owned."""
-        name = self._ref_name(existing_ref, snapshot.volume_name)
-        full = self.zfs.snapshot_name(snapshot.volume_name, name)
+        host = self._snap_zfs(snapshot)
+        name = self._ref_name(host, existing_ref, snapshot.volume_name)
+        full = host.snapshot_name(snapshot.volume_name, name)
         LOG.info('manage_existing_snapshot %(id)s from %(name)s',
                  {'id': snapshot.id, 'name': full})
-        self._check_manageable(snapshot, full, existing_ref, 'snapshot')
+        self._check_manageable(host, snapshot, full, existing_ref,
+                               'snapshot')
         with self._host_errors(snapshot=snapshot):
             if name != snapshot.name:
-                self.zfs.rename(full, self._snap(snapshot))
-            self.zfs.set(self._snap(snapshot), self._owner_props(snapshot))
+                host.rename(full, self._snap(snapshot))
+            host.set(self._snap(snapshot), self._owner_props(snapshot))
 
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
-        name = self._ref_name(existing_ref, snapshot.volume_name)
-        full = self.zfs.snapshot_name(snapshot.volume_name, name)
-        info = self._check_manageable(snapshot, full, existing_ref,
+        host = self._snap_zfs(snapshot)
+        name = self._ref_name(host, existing_ref, snapshot.volume_name)
+        full = host.snapshot_name(snapshot.volume_name, name)
+        info = self._check_manageable(host, snapshot, full, existing_ref,
                                       'snapshot')
         return zfs.gib_ceil(info.get('volsize') or 0)
 
     def unmanage_snapshot(self, snapshot):
         LOG.info('unmanage_snapshot %s', snapshot.id)
-        self._unmark(self._snap(snapshot), snapshot=snapshot)
+        self._unmark(self._snap_zfs(snapshot), self._snap(snapshot),
+                     snapshot=snapshot)
 
     def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
                                sort_keys, sort_dirs):
-        """zvols under the parent (one listing), hidden ones skipped."""
+        """zvols under the parents (one listing each), hidden ones skipped.
+
+        With several parents the references are full dataset names: each
+        says which pool to manage it into.
+        """
         LOG.info('get_manageable_volumes')
-        with self._host_errors():
-            rows = self.zfs.space_listing()
         ids = {v['id'] for v in cinder_volumes}
         entries = []
-        for row in rows:
-            name = self.zfs.relative(row['name'])
-            if row.get('type') != 'volume' or not name or zfs.is_internal(
-                    name):
-                continue
-            entry = self._manageable_entry(name, row, ids,
-                                           'volume-', 'volume')
-            origin = self.zfs.relative(row.get('origin') or '')
-            entry['extra_info'] = ('clone of %s' % origin) if origin else None
-            entries.append(entry)
+        for host in self._pool_hosts().values():
+            with self._host_errors():
+                rows = host.space_listing()
+            for row in rows:
+                name = host.relative(row['name'])
+                if row.get('type') != 'volume' or not name or \
+                        zfs.is_internal(name):
+                    continue
+                entry = self._manageable_entry(name, row, ids,
+                                               'volume-', 'volume')
+                if self._pools:
+                    entry['reference'] = {'source-name': row['name']}
+                origin = host.relative(row.get('origin') or '')
+                entry['extra_info'] = (('clone of %s' % origin) if origin
+                                       else None)
+                entries.append(entry)
         return volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs)
 
@@ -769,23 +901,25 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                                  offset, sort_keys, sort_dirs):
         """Snapshots (one listing); temporary and deferred ones skipped."""
         LOG.info('get_manageable_snapshots')
-        with self._host_errors():
-            rows = self.zfs.snapshot_listing()
         ids = {s['id'] for s in cinder_snapshots}
         entries = []
-        for row in rows:
-            name = self.zfs.relative(row['name']) or ''
-            vol, _at, snap = name.partition('@')
-            if (not snap or zfs.is_internal(vol) or
-                    zfs.is_temporary_snapshot(snap) or
-                    row.get('defer_destroy') == 'on'):
-                continue
-            entry = self._manageable_entry(snap, row, ids,
-                                           'snapshot-', 'snapshot')
-            entry['source_reference'] = {'source-name': vol}
-            entry['extra_info'] = ('clones: %s' % row['clones']
-                                   if row.get('clones') else None)
-            entries.append(entry)
+        for host in self._pool_hosts().values():
+            with self._host_errors():
+                rows = host.snapshot_listing()
+            for row in rows:
+                name = host.relative(row['name']) or ''
+                vol, _at, snap = name.partition('@')
+                if (not snap or zfs.is_internal(vol) or
+                        zfs.is_temporary_snapshot(snap) or
+                        row.get('defer_destroy') == 'on'):
+                    continue
+                entry = self._manageable_entry(snap, row, ids,
+                                               'snapshot-', 'snapshot')
+                entry['source_reference'] = {'source-name': host.full(vol)
+                                             if self._pools else vol}
+                entry['extra_info'] = ('clones: %s' % row['clones']
+                                       if row.get('clones') else None)
+                entries.append(entry)
         return volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs)
 
@@ -860,9 +994,11 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self._consistent(group_snapshot)
         LOG.info('create_group_snapshot %(id)s of %(n)d volumes',
                  {'id': group_snapshot.id, 'n': len(snapshots)})
+        host = self._one_parent(snapshots, self._snap_zfs,
+                                'group snapshot %s' % group_snapshot.id)
         with self._host_errors():
-            self.zfs.snapshot_many([self._snap(s) for s in snapshots],
-                                   self._owner_props(group_snapshot))
+            host.snapshot_many([self._snap(s) for s in snapshots],
+                               self._owner_props(group_snapshot))
         return ({'status': fields.GroupSnapshotStatus.AVAILABLE},
                 [{'id': s.id, 'status': fields.SnapshotStatus.AVAILABLE}
                  for s in snapshots])
@@ -883,6 +1019,16 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         failure destroys the clones already made, so nothing is half-made.
         """
         self._consistent(group)
+        host = self._one_parent(volumes, self._zfs, 'group %s' % group.id)
+        if group_snapshot is not None:
+            src = self._one_parent(snapshots, self._snap_zfs,
+                                   'group snapshot %s' % group_snapshot.id)
+        else:
+            src = self._one_parent(source_vols, self._zfs,
+                                   'source group %s'
+                                   % getattr(source_group, 'id', '?'))
+        if volumes:
+            self._same_parent(volumes[0], src, 'the group\'s sources')
         if group_snapshot is not None:
             by_id = {s.id: s for s in snapshots}
             pairs = [(v, self._snap(by_id[v.snapshot_id]), by_id[
@@ -890,7 +1036,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             temporary = []
         else:
             by_id = {v.id: v for v in source_vols}
-            pairs = [(v, self.zfs.snapshot_name(
+            pairs = [(v, host.snapshot_name(
                 by_id[v.source_volid].name, zfs.CLONE_SNAP_PREFIX + v.name),
                 by_id[v.source_volid].size) for v in volumes]
             temporary = [snap for _v, snap, _size in pairs]
@@ -899,19 +1045,19 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         made = []
         with self._host_errors():
             if temporary:
-                self.zfs.snapshot_many(temporary)
+                host.snapshot_many(temporary)
             try:
                 for volume, snap, size in pairs:
                     _sparse, _bs, props = self._new_props(volume, size)
-                    self.zfs.clone_from(snap, volume.name, props)
+                    host.clone_from(snap, volume.name, props)
                     made.append(volume)
             except errors.ZolError:
                 for volume in made:
-                    self.zfs.destroy(volume.name, recursive=True)
+                    host.destroy(volume.name, recursive=True)
                 raise
             finally:
                 for snap in temporary:
-                    self.zfs.delete_snapshot(snap)
+                    host.delete_snapshot(snap)
         return None, [{'id': v.id, 'status': 'available'} for v in volumes]
 
     # ---- migration -----------------------------------------------------
@@ -929,20 +1075,21 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         owner = self._owner_props(volume)
         keep = {'_name_id': new_volume._name_id or new_volume.id,
                 'provider_location': new_volume.provider_location}
+        host = self._zfs(new_volume)
         with self._host_errors(volume=new_volume):
             if original_volume_status != 'available':
-                self.zfs.set(current, owner)
+                host.set(current, owner)
                 return keep
             try:
-                self.zfs.rename(current, original)
+                host.rename(current, original)
             except errors.ZolError as exc:
                 LOG.warning('update_migrated_volume %(id)s: cannot rename '
                             '%(cur)s to %(orig)s (%(e)s): keeping its name',
                             {'id': volume.id, 'cur': current,
                              'orig': original, 'e': exc})
-                self.zfs.set(current, owner)
+                host.set(current, owner)
                 return keep
-            self.zfs.set(original, owner)
+            host.set(original, owner)
         LOG.info('update_migrated_volume %(id)s: %(cur)s renamed to '
                  '%(orig)s', {'id': volume.id, 'cur': current,
                               'orig': original})
@@ -956,8 +1103,15 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                  {'id': volume.id, 'type': new_type.get('id')})
         specs = dict(new_type.get('extra_specs') or {})
         sparse, blocksize, props = self._zvol_spec(specs)
+        host_zfs = self._zfs(volume)
+        if self._pools and host:
+            pool = volume_utils.extract_host(host.get('host'), 'pool')
+            if self._pools.get(pool) is not host_zfs:
+                LOG.info('retype %(id)s: to pool %(pool)s, not in place',
+                         {'id': volume.id, 'pool': pool})
+                return False, None
         with self._host_errors(volume=volume):
-            current = self.zfs.get(volume.name, ('volblocksize',))
+            current = host_zfs.get(volume.name, ('volblocksize',))
             if blocksize and blocksize != current.get('volblocksize'):
                 LOG.info('retype %(id)s: volblocksize %(old)s -> %(new)s '
                          'cannot change in place',
@@ -967,9 +1121,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             dropped = [k for k in zfs.MUTABLE_PROPS if k not in props and
                        ('zol:' + k) in (diff or {}).get('extra_specs', {})]
             if dropped:
-                props.update(self.zfs.get(None, dropped))
+                props.update(host_zfs.get(None, dropped))
             props['refreservation'] = 'none' if sparse else 'auto'
-            self.zfs.set(volume.name, props)
+            host_zfs.set(volume.name, props)
         return True, None
 
     # ------------------------------------------------------------------

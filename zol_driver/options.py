@@ -31,7 +31,12 @@ zol_opts = [
                     '"tank/cinder". It must exist and be listed in the '
                     'wrapper\'s "parents"; a pool root is refused. Use a '
                     'different parent for each backend that shares a ZFS '
-                    'host. Default: tank/cinder.'),
+                    'host. Several parents, comma separated (e.g. '
+                    '"hdd/cinder,ssd/cinder", one per ZFS pool), are '
+                    'reported as several Cinder pools of this backend, each '
+                    'named after its dataset and with its own capacities; '
+                    'with one parent the pool keeps the backend\'s name. '
+                    'Default: tank/cinder.'),
     cfg.StrOpt('zol_ssh_known_hosts_file',
                default='/etc/cinder/ssh_known_hosts',
                help='OpenSSH known_hosts file holding the ZFS host\'s host '

@@ -43,6 +43,7 @@ from oslo_utils import excutils
 import tenacity
 
 from zol_driver import errors
+from zol_driver import zfs
 
 LOG = logging.getLogger(__name__)
 
@@ -295,12 +296,21 @@ class TgtTargets(object):
         self._lock = threading.Lock()
         self._restored = None       # {iqn: status} of this start-up
         self._restored_at = None
+        # volume -> its parent dataset, for a backend with several
+        # parents (the driver sets it); None: the first parent
+        self.parent_for = None
 
     # ------------------------------------------------------------ options
 
     @property
+    def parents(self):
+        return zfs.parse_parents(
+            _opt(self.conf, 'zol_parent_dataset', 'tank/cinder'))
+
+    @property
     def parent(self):
-        return _opt(self.conf, 'zol_parent_dataset', 'tank/cinder')
+        """The first (with one parent, the only) parent dataset."""
+        return (self.parents or ['tank/cinder'])[0]
 
     @property
     def prefix(self):
@@ -321,11 +331,11 @@ class TgtTargets(object):
     def iqn(self, name):
         return _check_word(self.prefix + name, name)
 
-    def dataset(self, name):
-        return _check_word('%s/%s' % (self.parent, name), name)
+    def dataset(self, name, parent=None):
+        return _check_word('%s/%s' % (parent or self.parent, name), name)
 
     def export_for(self, name, volume_id, provider_auth=None, renew=True,
-                   iqn=None):
+                   iqn=None, parent=None):
         """The Export of a volume: CHAP kept from provider_auth if any.
 
         renew=False never invents credentials (re-export after a restart
@@ -344,7 +354,7 @@ class TgtTargets(object):
                                          'is not 12-64 letters and digits')
         return Export(name=name, iqn=_check_word(iqn, name) if iqn
                       else self.iqn(name),
-                      dataset=self.dataset(name), serial=serial_for(
+                      dataset=self.dataset(name, parent), serial=serial_for(
                           volume_id), chap_user=chap[0] if chap else None,
                       chap_secret=chap[1] if chap else None)
 
@@ -368,8 +378,10 @@ class TgtTargets(object):
 
     def volume_export(self, volume, renew=True):
         """The volume's Export, under the IQN it was exported with."""
+        parent = self.parent_for(volume) if self.parent_for else None
         return self.export_for(volume.name, volume.id, volume.provider_auth,
-                               renew=renew, iqn=self.volume_iqn(volume))
+                               renew=renew, iqn=self.volume_iqn(volume),
+                               parent=parent)
 
     def create_export(self, volume):
         """One ``target-create``: the model update (location, auth).
@@ -588,11 +600,13 @@ class TgtTargets(object):
         no session: the ones an attach that died halfway may have left.
         """
         result = {}
+        parents = self.parents
         for iqn, info in listing.items():
             name = iqn[len(self.prefix):]
             if (iqn.startswith(self.prefix) and info.tid is not None and
                     not info.sessions and info.lun and
-                    info.lun.endswith('/%s/%s' % (self.parent, name))):
+                    any(info.lun.endswith('/%s/%s' % (p, name))
+                        for p in parents)):
                 result[iqn] = name
         return result
 

@@ -121,18 +121,7 @@ def zfs_problems(conf):
     hidden zvols of deleted volumes would sit beside the operator's own
     datasets.
     """
-    found = []
-    parent = conf.zol_parent_dataset or ''
-    if not zfs.valid_parent(parent):
-        found.append(Problem(
-            FAIL, 'zol_parent_dataset', 'zol_parent_dataset %r is not a '
-            'valid dataset name' % parent, 'Use a dataset such as '
-            'tank/cinder (letters, digits, _ . : - and /).'))
-    elif '/' not in parent:
-        found.append(Problem(
-            FAIL, 'zol_parent_dataset', 'zol_parent_dataset %s is a pool '
-            'root' % parent, 'Use a dedicated child dataset, e.g. zfs '
-            'create %s/cinder.' % parent))
+    found = parent_problems(conf.zol_parent_dataset)
     if conf.zol_volblocksize:
         try:
             parse_blocksize(conf.zol_volblocksize)
@@ -159,6 +148,46 @@ def zfs_problems(conf):
             'ratio %r is neither "auto" nor a number >= 1'
             % str(conf.max_over_subscription_ratio),
             'Use e.g. 20.0 or auto.'))
+    return found
+
+
+def parent_problems(value):
+    """zol_parent_dataset: one or more parents, each a pool's child.
+
+    Several parents (comma separated) are several Cinder pools of one
+    backend; none may be listed twice or lie inside another (its zvols
+    would show up in the other's listing).
+    """
+    parents = zfs.parse_parents(value)
+    if not parents:
+        return [Problem(
+            FAIL, 'zol_parent_dataset', 'zol_parent_dataset is empty',
+            'Use a dataset such as tank/cinder.')]
+    found = []
+    for parent in parents:
+        if not zfs.valid_parent(parent):
+            found.append(Problem(
+                FAIL, 'zol_parent_dataset', 'zol_parent_dataset %r is not a '
+                'valid dataset name' % parent, 'Use a dataset such as '
+                'tank/cinder (letters, digits, _ . : - and /).'))
+        elif '/' not in parent:
+            found.append(Problem(
+                FAIL, 'zol_parent_dataset', 'zol_parent_dataset %s is a '
+                'pool root' % parent, 'Use a dedicated child dataset, e.g. '
+                'zfs create %s/cinder.' % parent))
+    for i, parent in enumerate(parents):
+        for other in parents[:i]:
+            if parent == other:
+                found.append(Problem(
+                    FAIL, 'zol_parent_dataset', 'zol_parent_dataset lists '
+                    '%s twice' % parent, 'List each parent once.'))
+            elif (parent.startswith(other + '/') or
+                  other.startswith(parent + '/')):
+                found.append(Problem(
+                    FAIL, 'zol_parent_dataset', 'zol_parent_dataset: %s '
+                    'and %s are nested' % (other, parent),
+                    'Use parents that do not contain each other, e.g. '
+                    'tank/cinder and tank/cinder-ssd.'))
     return found
 
 

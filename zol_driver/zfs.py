@@ -128,6 +128,15 @@ def valid_parent(parent):
                 _PARENT_RE.match(parent))
 
 
+def parse_parents(text):
+    """zol_parent_dataset -> [parent, ...]: comma or space separated.
+
+    Order is kept (the first is the default pool); duplicates are left
+    for validation to name.
+    """
+    return [p for p in re.split(r'[\s,]+', text or '') if p]
+
+
 def valid_value(value):
     """True for a property value the wrapper will pass on."""
     return bool(value is not None and len(str(value)) < MAX_WORD and

@@ -51,6 +51,7 @@ class FakeHost(object):
     def __init__(self):
         self.log = []
         self.parent = True
+        self.missing = set()       # parents that do not exist
         self.health = 'ONLINE'
         self.capacity = 40
         self.avail = 500 * 1024 ** 3
@@ -119,7 +120,7 @@ class FakeHost(object):
                             '\t-' * 6)
             return 0, '\n'.join(rows) + '\n', ''
         if sub == 'list':
-            if not self.parent:
+            if not self.parent or target in self.missing:
                 return 1, '', ("cannot open '%s': dataset does not exist"
                                % target)
             return 0, '%s\tfilesystem\t1000\t%d\n' % (PARENT, self.avail), ''
@@ -236,6 +237,24 @@ class CheckTestCase(testtools.TestCase):
         self.assertEqual(['id'], [c for c in self.host.log if c == 'id'])
         self.assertTrue(self.host.closed)
         self.assertIn(('192.0.2.10', 3260), self.probes)
+
+    def test_each_of_several_parents_is_checked(self):
+        self.options['zol_parent_dataset'] = '%s, tank/cinder2' % PARENT
+        rc, checks = self.results()
+        self.assertEqual(0, rc, checks)
+        self.assertEqual(['ok', 'ok'], self.status(checks, 'parent dataset'))
+        self.assertIn('tank/cinder2:', self.detail(checks, 'parent dataset'))
+        self.assertIn('in 2 parents', self.detail(checks, 'zvols'))
+        # both parents are in pool tank: one zpool list
+        self.assertEqual(1, len([c for c in self.host.log
+                                 if c.startswith('zpool list')]))
+        self.host.missing.add('tank/cinder2')
+        rc, checks = self.results()
+        self.assertNotEqual(0, rc)
+        self.assertEqual(['ok', 'fail'],
+                         self.status(checks, 'parent dataset'))
+        self.assertIn('tank/cinder2 does not exist',
+                      self.detail(checks, 'parent dataset'))
 
     def test_wrapper_too_old_fails(self):
         self.host.wrapper = '1.1.0'

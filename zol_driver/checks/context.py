@@ -65,7 +65,9 @@ class Context(object):
         self.executor = None        # login
         self.version = ''           # login: the wrapper's version output
         self.zfs = None             # parent dataset: a ZFSHost
-        self.avail = 0              # parent dataset: bytes free
+        self.avail = 0              # parent dataset: bytes free (all)
+        self.zfs_hosts = []         # parent dataset: one per parent
+        self.avails = []            # parent dataset: bytes free each
         self.tmpdir = None          # login: the known_hosts copy's folder
 
     def add(self, name, status, detail, fix=None):

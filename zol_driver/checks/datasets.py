@@ -33,35 +33,51 @@ MIN_FREE = zfs.GiB
 
 
 def check_parent(ctx):
-    """The parent exists, is a filesystem, has room; opens ctx.zfs."""
-    parent = ctx.settings.zol_parent_dataset
-    if not zfs.valid_parent(parent):
+    """Each parent exists, is a filesystem, has room; opens ctx.zfs.
+
+    zol_parent_dataset may list several parents (one Cinder pool each):
+    one line per parent; ctx.zfs is the first, ctx.zfs_hosts all that
+    passed. The step passes only if every parent does.
+    """
+    parents = zfs.parse_parents(ctx.settings.zol_parent_dataset)
+    if not parents or not all(zfs.valid_parent(p) for p in parents):
         ctx.add('parent dataset', SKIP, 'invalid zol_parent_dataset')
         return
-    ctx.zfs = zfs.ZFSHost(ctx.executor, parent)
+    hosts = [zfs.ZFSHost(ctx.executor, p) for p in parents]
+    ok = [h for h in hosts if _check_one_parent(ctx, h)]
+    ctx.zfs_hosts = ok
+    if len(ok) == len(hosts):
+        ctx.zfs = hosts[0]
+        ctx.avail = sum(ctx.avails)
+        ctx.facts.add('parent dataset')
+
+
+def _check_one_parent(ctx, host):
+    parent = host.parent
     try:
-        info = ctx.zfs.parent_info()
+        info = host.parent_info()
     except errors.DatasetNotFound:
         ctx.add('parent dataset', FAIL, '%s does not exist' % parent,
                 'On the ZFS host: zfs create %s' % parent)
-        return
+        return False
     except errors.WrapperRefused as e:
         ctx.add('parent dataset', FAIL, 'the wrapper refused to list '
                 '%s: %s' % (parent, e.detail),
                 'Add %s to "parents" in the wrapper config.' % parent)
-        return
+        return False
     if info.get('type') != 'filesystem':
         ctx.add('parent dataset', FAIL, '%s is a %s' % (
             parent, info.get('type')), 'Use a filesystem dataset.')
-        return
-    ctx.facts.add('parent dataset')
-    ctx.avail = info.get('avail') or 0
-    status = OK if ctx.avail >= MIN_FREE else FAIL
+        return False
+    avail = info.get('avail') or 0
+    ctx.avails.append(avail)
+    status = OK if avail >= MIN_FREE else FAIL
     ctx.add('parent dataset', status, '%s: %s free, %s used'
-            % (parent, context.fmt_gib(ctx.avail),
+            % (parent, context.fmt_gib(avail),
                context.fmt_gib(info.get('used'))),
             None if status == OK else 'Free space in the pool or raise '
             'the quota of %s.' % parent)
+    return status == OK
 
 
 def check_round_trip(ctx):
@@ -84,8 +100,16 @@ def check_round_trip(ctx):
 
 
 def check_pool(ctx):
-    """The pool is healthy and not nearly full."""
-    pool = ctx.settings.zol_parent_dataset.split('/')[0]
+    """Each parent's pool is healthy and not nearly full."""
+    pools = []
+    for parent in zfs.parse_parents(ctx.settings.zol_parent_dataset):
+        if parent.split('/')[0] not in pools:
+            pools.append(parent.split('/')[0])
+    for pool in pools:
+        _check_one_pool(ctx, pool)
+
+
+def _check_one_pool(ctx, pool):
     fields = ('name', 'size', 'alloc', 'free', 'capacity', 'health')
     out, _err = ctx.executor('zpool', 'list', '-H', '-p', '-o',
                              ','.join(fields), pool)
@@ -115,15 +139,21 @@ def check_pool(ctx):
 
 def check_zvols(ctx):
     """What the backend holds; leftovers of an interrupted write test."""
-    rows = ctx.zfs.space_listing()
-    vols = [r for r in rows if r.get('type') == 'volume']
-    hidden = [r for r in vols if zfs.is_hidden(
-        ctx.zfs.relative(r['name']) or '')]
-    leftovers = [r['name'] for r in vols if (
-        ctx.zfs.relative(r['name']) or '').startswith(context.TEST_PREFIX)]
+    vols, hidden, leftovers = [], [], []
+    for host in ctx.zfs_hosts or [ctx.zfs]:
+        rows = host.space_listing()
+        mine = [r for r in rows if r.get('type') == 'volume']
+        vols += mine
+        hidden += [r for r in mine if zfs.is_hidden(
+            host.relative(r['name']) or '')]
+        leftovers += [r['name'] for r in mine if (
+            host.relative(r['name']) or '').startswith(context.TEST_PREFIX)]
     provisioned = sum(r.get('volsize') or 0 for r in vols)
-    ctx.add('zvols', INFO, '%d zvols (%s provisioned), %d hidden '
-            'awaiting collection' % (len(vols), context.fmt_gib(provisioned),
+    where = ('' if len(ctx.zfs_hosts or [1]) < 2 else
+             ' in %d parents' % len(ctx.zfs_hosts))
+    ctx.add('zvols', INFO, '%d zvols%s (%s provisioned), %d hidden '
+            'awaiting collection' % (len(vols), where,
+                                     context.fmt_gib(provisioned),
                                      len(hidden)))
     if leftovers:
         ctx.add('zvols', WARN, 'left over by an interrupted write test: '

@@ -34,6 +34,7 @@ from zol_driver.checks.context import WARN
 from zol_driver import errors
 from zol_driver import ssh
 from zol_driver import version
+from zol_driver import zfs
 
 
 def check_private_key(ctx):
@@ -201,7 +202,8 @@ def check_wrapper_refuses(ctx):
                 '(restrict,command=...) and check the wrapper install.')
         return
     ctx.facts.add('wrapper')
-    pool = ctx.settings.zol_parent_dataset.split('/')[0]
+    pool = (zfs.parse_parents(ctx.settings.zol_parent_dataset) or
+            ['tank'])[0].split('/')[0]
     code, _out = context.exit_code(ctx.executor, 'zfs', 'list', '-H',
                                    '-p', '-o', 'name', pool)
     if code != errors.WRAPPER_REFUSED:
