@@ -232,7 +232,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """
         if not self._pools:
             return self.zfs
-        pool = volume_utils.extract_host(volume.host, 'pool')
+        pool = (volume_utils.extract_host(volume.host, 'pool')
+                if volume.host else None)
         if pool in self._pools:
             return self._pools[pool]
         if pool in (None, self._backend_name()):

@@ -194,6 +194,8 @@ class PoolsTestCase(DriverTestCase):
         self.assertTrue(self.ex.calls[-1].endswith(' %s/%s' % (P, vol.name)))
         self.assertEqual(P, self.drv.get_pool(vol))
         self.assertEqual(P2, self.drv.get_pool(self.vol2()))
+        vol = self.volume(host=None)
+        self.assertEqual('%s/%s' % (P, vol.name), self.drv._dataset(vol))
         vol = self.volume(host='cv@zolbe#tank/gone')
         n = len(self.ex.calls)
         exc = self.assertRaises(exception.VolumeBackendAPIException,
