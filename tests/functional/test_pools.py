@@ -101,6 +101,7 @@ class PoolsTestCase(testtools.TestCase):
         return {p['pool_name']: p for p in stats['pools']}
 
     def test_two_pools_each_with_its_own_volumes(self):
+        """One test: each set-up costs SSH logins on the emulated host."""
         before = self.pools()
         self.assertEqual([P1, P2], sorted(before))
         for name in (P1, P2):
@@ -184,16 +185,16 @@ class PoolsTestCase(testtools.TestCase):
                 clone.name in n or copy.name in n]
         self.assertEqual([], left)
 
-    def test_volumes_of_pool_one_stay_in_tank_cinder(self):
+        # pool 1's volumes are in tank/cinder, and so are those of the
+        # backend's former single pool (host ...#<backend name>)
         vol = self.volume(P1)
         self.drv.create_volume(vol)
         self.assertIn('%s/%s' % (P1, vol.name), self.names(P1))
         self.assertNotIn('%s/%s' % (P2, vol.name), self.names(P2))
-        # a volume of the backend's former single pool is in the first
         legacy = fake_volume.fake_volume_obj(
             self.ctx, id=vol.id, size=1, host='cv@zolpools#zolpools')
         self.drv.extend_volume(legacy, 2)
         self.assertEqual(str(2 * GiB), self.host.admin_ok(
             'zfs get -H -p -o value volsize %s/%s' % (P1, vol.name)).strip())
-        self.drv.delete_volume(vol)
+        self.drv.delete_volume(legacy)
         self.assertNotIn('%s/%s' % (P1, vol.name), self.names(P1))

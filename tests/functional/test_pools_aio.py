@@ -64,7 +64,8 @@ class PoolsThroughCinderTest(testtools.TestCase):
         self.assertEqual(["#" + P1, "#" + P2],
                          ["#" + n.split("#", 1)[1] for n in mine], pools)
         for name in mine:
-            caps = pools[name].capabilities
+            info = pools[name].to_dict()
+            caps = info.get("capabilities", info)
             self.assertEqual(name.split("#", 1)[1], caps["pool_name"])
             self.assertGreater(caps["total_capacity_gb"], 0)
             self.assertTrue(caps["location_info"].endswith(
