@@ -141,11 +141,15 @@ class PoolsTestCase(testtools.TestCase):
         self.drv.create_volume_from_snapshot(clone, snap)
         copy = self.volume(P2, source_volid=vol.id)
         self.drv.create_cloned_volume(copy, vol)
-        out = self.host.admin_ok('zfs get -H -o value origin %s/%s %s/%s'
-                                 % (P2, clone.name, P2, copy.name))
-        self.assertEqual(['%s/%s@%s' % (P2, vol.name, snap.name),
-                          '%s/%s@zol-clone-%s' % (P2, vol.name, copy.name)],
-                         out.split())
+        # (zfs get lists in name order, not argument order)
+        out = self.host.admin_ok('zfs get -H -o name,value origin %s/%s '
+                                 '%s/%s' % (P2, clone.name, P2, copy.name))
+        origins = dict(line.split('\t') for line in out.splitlines())
+        self.assertEqual(
+            {'%s/%s' % (P2, clone.name): '%s/%s@%s' % (P2, vol.name,
+                                                       snap.name),
+             '%s/%s' % (P2, copy.name): '%s/%s@zol-clone-%s' % (
+                 P2, vol.name, copy.name)}, origins)
         self.drv.extend_volume(clone, 2)
         self.assertEqual(str(2 * GiB), self.host.admin_ok(
             'zfs get -H -p -o value volsize %s/%s'
