@@ -989,8 +989,21 @@ zvol_write_extents() {
     _n=0
     # dash's read takes one byte per system call, so it never reads past
     # the header line; dd then takes exactly LENGTH bytes (count_bytes).
-    while IFS=' ' read -r _k _o _l _x; do
+    while IFS= read -r _line; do
         _what="record $((_n + 1))"
+        # single spaces between words, none around them, no other bytes
+        case $_line in
+            ''|' '*|*' '|*'  '*|*[!A-Z0-9\ ]*)
+                fail "$_what: malformed header" ;;
+        esac
+        _k=${_line%% *}
+        _r=${_line#"$_k"}
+        _r=${_r# }
+        _o=${_r%% *}
+        _r=${_r#"$_o"}
+        _r=${_r# }
+        _l=${_r%% *}
+        _x=${_r#"$_l"}
         if [ "$_k" = E ] && [ -z "$_l$_x" ]; then
             [ "$_o" = "$_n" ] ||
                 fail "end record counts ${_o:-nothing}, not the $_n records sent"
