@@ -70,6 +70,7 @@ from cinder.volume import configuration  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 import paramiko  # noqa: E402
 
+from benchmarks import image_copy  # noqa: E402
 from tests.functional import testbed  # noqa: E402
 from zol_driver import driver  # noqa: E402
 from zol_driver import tgt  # noqa: E402
@@ -904,6 +905,13 @@ def check_targets(report):
                        'met': all(r['errors'] == 0 for r in conc),
                        'measured': {r['parallel']: r['errors']
                                     for r in conc}})
+    for way, row in (report.get('images', {}).get('rows') or {}).items():
+        checks.append({'target': '%s, 1 GiB volume with 64 MiB of data: '
+                       '<= 2x the 64 MiB through one SSH channel' % way,
+                       'met': row['extents_vs_floor'] <= 2.0,
+                       'measured': round(row['extents_vs_floor'], 2),
+                       'plain_streams': round(row['plain_vs_floor'], 2)
+                       if 'plain_vs_floor' in row else None})
     stats = report.get('stats_scale', {}).get('synthetic') or []
     if stats:
         checks.append({'target': 'stats at scale: one round trip',
@@ -939,6 +947,7 @@ def print_summary(report):
             fmt(row.get('driver_vs_floor'), '%.2f'),
             fmt(row.get('baseline_vs_driver'), '%.2f')))
     print_sections(report)
+    print_images(report)
     over = report.get('overhead')
     if over:
         print()
@@ -1004,6 +1013,27 @@ def print_sections(report):
                                real['empty']['ms_median'],
                                median(real['floor_ms']),
                                real['with_zvols']['round_trips']))
+
+
+def print_images(report):
+    images = report.get('images')
+    if not images:
+        return
+    print()
+    if 'error' in images:
+        print('image copies: %s' % images['error'])
+        return
+    for way, row in images['rows'].items():
+        med = row['median_ms']
+        print('%s, 1 GiB volume / 64 MiB data: extents %.0f ms, plain %s '
+              'ms, floor (64 MiB, one channel) %.0f ms: %.2fx (plain %s)'
+              % (way, med['extents'], fmt(med.get('plain')), med['floor'],
+                 row['extents_vs_floor'],
+                 fmt(row.get('plain_vs_floor'), '%.2fx')))
+        if 'extents_referenced' in row:
+            print('  zvol referenced after the copy: extents %s, plain %s'
+                  % (row['extents_referenced'],
+                     row.get('plain_referenced', '-')))
 
 
 def chart(report, path):
@@ -1141,10 +1171,13 @@ def parse_args():
                         help='commands per case of ssh_latency.py (0: skip)')
     parser.add_argument('--native-n', type=int, default=20,
                         help='rounds of wrapper_native.py (0: skip)')
+    parser.add_argument('--image-reps', type=int, default=1,
+                        help='copies per way of the images section')
     parser.add_argument('--skip', default='',
                         help='comma-separated sections to skip: ops, '
                         'overhead, startup, concurrency, stats, '
-                        'transport, native')
+                        'transport, native, images (images-plain: only '
+                        'the plain streams, minutes under TCG)')
     parser.add_argument('--quick', action='store_true',
                         help='smaller run: 1 pass, concurrency 1,4,16, '
                         'no transport section')
@@ -1206,6 +1239,13 @@ def run_sections(bench, args, skip):
         bench.concurrency()
     if 'stats' not in skip:
         bench.stats_scale()
+    if 'images' not in skip:
+        bench.log('image copies: 1 GiB volume, 64 MiB of data')
+        bench.report['images'] = image_copy.image_copies(
+            bench, reps=args.image_reps, plain='images-plain' not in skip)
+        bench.log('images: %s' % {
+            k: v.get('median_ms') for k, v in
+            bench.report['images'].get('rows', {}).items()})
 
 
 def replot(path):

@@ -544,6 +544,30 @@ sync_chap() {
     CHANGED=1
 }
 
+# tgt_unmaps: tgtadm (and so tgtd, of the same package) is 1.0.90 or
+# later.  From 1.0.90 tgtd unmaps a block device with BLKDISCARD; before,
+# it punches a hole with fallocate, which a zvol refuses: an UNMAP would be
+# acknowledged and free nothing.  Asked once per run.
+TGT_UNMAPS=
+tgt_unmaps() {
+    if [ -z "$TGT_UNMAPS" ]; then
+        TGT_UNMAPS=no
+        _v=$($C_SUDO "$C_TGTADM" -V 2>/dev/null 9>&-) || _v=
+        _v=${_v%%[!0-9.]*}
+        IFS=.
+        # shellcheck disable=SC2086     # split on dots (set -f)
+        set -- $_v
+        IFS=' '
+        if [ $# -ge 3 ] && is_digits "$1" && is_digits "$2" &&
+                is_digits "$3" && [ ${#1} -le 4 ] && [ ${#2} -le 4 ] &&
+                [ ${#3} -le 4 ] &&
+                [ $(($1 * 100000000 + $2 * 10000 + $3)) -ge 100000090 ]; then
+            TGT_UNMAPS=yes
+        fi
+    fi
+    [ "$TGT_UNMAPS" = yes ]
+}
+
 add_lun() {
     tgt --op new --mode logicalunit --tid "$1" --lun 1 \
         --backing-store "$W_DEV" --bstype rdwr ||
@@ -551,6 +575,13 @@ add_lun() {
     tgt --op update --mode logicalunit --tid "$1" --lun 1 \
         --params "scsi_sn=$W_SERIAL" ||
         { ERR="cannot set serial of LUN 1 on tid $1"; return 1; }
+    # Thin provisioning (UNMAP, WRITE SAME with unmap) only where tgtd can
+    # free a zvol's blocks; "tgtadm --op new" takes no --params.
+    if tgt_unmaps; then
+        tgt --op update --mode logicalunit --tid "$1" --lun 1 \
+            --params thin_provisioning=1 ||
+            { ERR="cannot set thin provisioning of LUN 1 on tid $1"; return 1; }
+    fi
     T_LUN=$W_DEV
     T_SN=$W_SERIAL
     CHANGED=1

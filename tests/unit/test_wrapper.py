@@ -85,7 +85,7 @@ with open(CALLS, 'a') as f:
 with open(CALLS + '.env.tgtadm', 'w') as f:
     json.dump(dict(os.environ), f)
 if args == ['-V']:
-    print('1.0.85')
+    print(os.environ.get('FAKE_TGT_VERSION', '1.0.85'))
     sys.exit(0)
 ALIAS = {'-T': '--targetname', '-b': '--backing-store',
          '-I': '--initiator-address', '-Q': '--initiator-name'}
@@ -1204,6 +1204,31 @@ class TestExtentStreams(WrapperTestCase):
 
 
 class TestTargets(WrapperTestCase):
+
+    def test_thin_provisioning_only_from_tgt_1_0_90(self):
+        """UNMAP is advertised on LUN 1 only where tgtd frees blocks."""
+        cases = [('1.0.85', False), ('1.0.89', False), ('1.0.90', True),
+                 ('1.0.93\n', True), ('1.1.0', True), ('2.0', False),
+                 ('1.0.9x', False), ('', False), ('junk', False),
+                 ('01.0.90', True), ('99999.0.0', False)]
+        for i, (found, thin) in enumerate(cases):
+            self.w.reset_calls()
+            # the fake tgtadm is run by the helper with its own scrubbed
+            # environment: the version comes in through a sudo stand-in
+            wrapper = os.path.join(self.w.bin, 'tgtadm-%d' % i)
+            _write(wrapper, '#!/bin/sh\n[ "$1" = -V ] && { printf %%s '
+                   '\'%s\'; echo; exit 0; }\nexec %s "$@"\n'
+                   % (found, os.path.join(self.w.bin, 'tgtadm')))
+            self.w.configure(tgtadm=wrapper)
+            iqn = '%s%d' % (IQN, i)
+            self.create(iqn=iqn, vol='v%d' % i, user=None)
+            updates = [c for c in self.w.calls()
+                       if c[0] == 'tgtadm' and '--op' in c and
+                       c[c.index('--op') + 1] == 'update']
+            params = [c[c.index('--params') + 1] for c in updates]
+            self.assertEqual(thin, 'thin_provisioning=1' in params,
+                             (found, params))
+            self.assertEqual(1 + thin, len(params), (found, params))
 
     def create(self, iqn=IQN, vol='v', serial='sn-1', user='',
                secret=SECRET):
