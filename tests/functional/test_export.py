@@ -260,8 +260,9 @@ class ExportTest(ExportTestBase):
         data = self.export(vol)
         show = self.host.admin_ok(
             'tgtadm --lld iscsi --op show --mode target | awk \'/^Target '
-            '/ { t = ($3 == "%s") } t && /Thin-provisioning:/ '
-            '{ print $2 }\'' % data['target_iqn'])
+            '/ { t = ($3 == "%s") } t && /^ +LUN: / { lun = $2 } '
+            't && lun == 1 && /Thin-provisioning:/ { print $2 }\''
+            % data['target_iqn'])
         rc, out, err = _run(['iscsi-readcapacity16', '-i', INI,
                              self.url(data, self.chap(data))])
         self.assertEqual(0, rc, err)
