@@ -1,7 +1,7 @@
 #!/bin/sh
 # zfswrapper-helper.sh - runs the verbs of zfswrapper.sh that are not a
 # binary of their own: the tgt targets (target-*), the zvol streams
-# (zvol-read, zvol-write) and version (doc/wrapper-protocol.rst).
+# (zvol-read, zvol-write and their -extents forms) and version (doc/wrapper-protocol.rst).
 #
 # Only zfswrapper.sh runs it, as its last step: it has judged the command
 # against its GRAMMAR (every word here already fits its kind), logged it,
@@ -544,6 +544,30 @@ sync_chap() {
     CHANGED=1
 }
 
+# tgt_unmaps: tgtadm (and so tgtd, of the same package) is 1.0.90 or
+# later.  From 1.0.90 tgtd unmaps a block device with BLKDISCARD; before,
+# it punches a hole with fallocate, which a zvol refuses: an UNMAP would be
+# acknowledged and free nothing.  Asked once per run.
+TGT_UNMAPS=
+tgt_unmaps() {
+    if [ -z "$TGT_UNMAPS" ]; then
+        TGT_UNMAPS=no
+        _v=$($C_SUDO "$C_TGTADM" -V 2>/dev/null 9>&-) || _v=
+        _v=${_v%%[!0-9.]*}
+        IFS=.
+        # shellcheck disable=SC2086     # split on dots (set -f)
+        set -- $_v
+        IFS=' '
+        if [ $# -ge 3 ] && is_digits "$1" && is_digits "$2" &&
+                is_digits "$3" && [ ${#1} -le 4 ] && [ ${#2} -le 4 ] &&
+                [ ${#3} -le 4 ] &&
+                [ $(($1 * 100000000 + $2 * 10000 + $3)) -ge 100000090 ]; then
+            TGT_UNMAPS=yes
+        fi
+    fi
+    [ "$TGT_UNMAPS" = yes ]
+}
+
 add_lun() {
     tgt --op new --mode logicalunit --tid "$1" --lun 1 \
         --backing-store "$W_DEV" --bstype rdwr ||
@@ -551,6 +575,13 @@ add_lun() {
     tgt --op update --mode logicalunit --tid "$1" --lun 1 \
         --params "scsi_sn=$W_SERIAL" ||
         { ERR="cannot set serial of LUN 1 on tid $1"; return 1; }
+    # Thin provisioning (UNMAP, WRITE SAME with unmap) only where tgtd can
+    # free a zvol's blocks; "tgtadm --op new" takes no --params.
+    if tgt_unmaps; then
+        tgt --op update --mode logicalunit --tid "$1" --lun 1 \
+            --params thin_provisioning=1 ||
+            { ERR="cannot set thin provisioning of LUN 1 on tid $1"; return 1; }
+    fi
     T_LUN=$W_DEV
     T_SN=$W_SERIAL
     CHANGED=1
@@ -911,6 +942,161 @@ zvol_stream() {
         conv=fsync,notrunc,nocreat status=none
 }
 
+# ------------------------------------------------------------ extent streams
+# zvol-read-extents writes, zvol-write-extents reads (doc/wrapper-protocol.rst,
+# "Extent streams"): records of one ASCII header line each,
+#
+#   D OFFSET LENGTH     LENGTH bytes of data follow the line
+#   H OFFSET LENGTH     make the range read as zeros, freeing its space
+#   Z OFFSET LENGTH     write zeros over the range (allocated, never freed)
+#   E COUNT             the end: COUNT records came before it
+#
+# numbers in decimal without leading zeros, LENGTH at least 1, and every
+# range inside the volume.  Only the data crosses the SSH channel.
+
+# dev_facts DEV: DEV_SIZE = its size in bytes; DEV_GRAIN = the unit a
+# discard frees (the zvol's volblocksize; 0: holes are written as zeros).
+# A regular file (zvol_allow_files, for tests) is punched with fallocate.
+dev_facts() {
+    DEV_GRAIN=0
+    if [ -f "$1" ]; then
+        DEV_SIZE=$(stat -L -c %s -- "$1" 9>&-) || fail "cannot stat $1"
+        DEV_GRAIN='file'
+        return 0
+    fi
+    _node=$(readlink -f -- "$1" 9>&-) || fail "cannot resolve $1"
+    _sys=/sys/class/block/${_node##*/}
+    read -r _sectors <"$_sys/size" && is_digits "$_sectors" ||
+        fail "cannot read the size of $1"
+    DEV_SIZE=$((_sectors * 512))
+    if read -r _g <"$_sys/queue/discard_granularity" && is_digits "$_g" &&
+            [ "$_g" -gt 0 ] && [ -x "$C_BLKDISCARD" ]; then
+        DEV_GRAIN=$_g
+    fi
+}
+
+# is_number WORD: decimal digits without a leading zero (dash would read
+# one as octal, dd as decimal), at most 18 of them.
+is_number() {
+    case $1 in 0) return 0 ;; 0*) return 1 ;; esac
+    is_digits "$1"
+}
+
+# put_zeros DEV OFFSET LENGTH: write zeros (from /dev/zero, on the host).
+put_zeros() {
+    [ "$3" -gt 0 ] || return 0
+    "$C_DD" if=/dev/zero of="$1" bs=1M iflag=count_bytes count="$3" \
+        oflag=seek_bytes seek="$2" conv=notrunc,nocreat status=none 9>&-
+}
+
+# put_hole DEV OFFSET LENGTH: the range reads as zeros afterwards; the
+# discard frees the whole grains in it, the partial grains at its edges
+# are written with zeros.  A device that refuses the discard gets zeros.
+put_hole() {
+    if [ "$DEV_GRAIN" = file ]; then
+        fallocate -p -o "$2" -l "$3" -- "$1" 9>&- && return 0
+        put_zeros "$@"
+        return
+    fi
+    [ "$DEV_GRAIN" != 0 ] || { put_zeros "$@"; return; }
+    _a=$((($2 + DEV_GRAIN - 1) / DEV_GRAIN * DEV_GRAIN))
+    _b=$((($2 + $3) / DEV_GRAIN * DEV_GRAIN))
+    if [ "$_a" -ge "$_b" ]; then
+        put_zeros "$@"
+        return
+    fi
+    put_zeros "$1" "$2" $((_a - $2)) &&
+        put_zeros "$1" "$_b" $(($2 + $3 - _b)) || return 1
+    "$C_BLKDISCARD" -o "$_a" -l $((_b - _a)) -- "$1" 9>&- 2>/dev/null ||
+        put_zeros "$1" "$_a" $((_b - _a))
+}
+
+# zvol_write_extents DEV: apply the records of stdin in order.  A record
+# that is malformed or reaches past the volume fails the verb before it
+# is applied; what the records before it wrote stays written.  Without
+# its end record (a cut stream) the verb fails too.
+zvol_write_extents() {
+    dev_facts "$1"
+    _n=0
+    # dash's read takes one byte per system call, so it never reads past
+    # the header line; dd then takes exactly LENGTH bytes (count_bytes).
+    while IFS= read -r _line; do
+        _what="record $((_n + 1))"
+        # single spaces between words, none around them, no other bytes
+        case $_line in
+            ''|' '*|*' '|*'  '*|*[!A-Z0-9\ ]*)
+                fail "$_what: malformed header" ;;
+        esac
+        _k=${_line%% *}
+        _r=${_line#"$_k"}
+        _r=${_r# }
+        _o=${_r%% *}
+        _r=${_r#"$_o"}
+        _r=${_r# }
+        _l=${_r%% *}
+        _x=${_r#"$_l"}
+        if [ "$_k" = E ] && [ -z "$_l$_x" ]; then
+            [ "$_o" = "$_n" ] ||
+                fail "end record counts ${_o:-nothing}, not the $_n records sent"
+            sync -- "$1" 9>&- || fail "cannot flush $1"
+            printf 'records=%s\n' "$_n"
+            return 0
+        fi
+        case $_k in D|H|Z) ;; *) fail "$_what: malformed header" ;; esac
+        [ -z "$_x" ] && is_number "$_o" && is_number "$_l" &&
+            [ "$_l" -gt 0 ] || fail "$_what: malformed header"
+        [ "$_o" -le "$DEV_SIZE" ] && [ "$_l" -le $((DEV_SIZE - _o)) ] ||
+            fail "$_what: $_o+$_l is beyond the volume's $DEV_SIZE bytes"
+        case $_k in
+            D)  "$C_DD" of="$1" bs=1M iflag=fullblock,count_bytes \
+                    count="$_l" oflag=seek_bytes seek="$_o" \
+                    conv=notrunc,nocreat status=none 9>&- ;;
+            H)  put_hole "$1" "$_o" "$_l" ;;
+            Z)  put_zeros "$1" "$_o" "$_l" ;;
+        esac || fail "$_what: cannot write $_k $_o $_l"
+        _n=$((_n + 1))
+    done
+    fail "the stream ended without its end record (after $_n records)"
+}
+
+# EXTENTS_PL: read DEV and write its non-zero 64 KiB grains as D records
+# (adjacent ones joined, at most 4 MiB a record), then "E COUNT".  The
+# zvol's own holes read as zeros, so they never leave the host.
+# shellcheck disable=SC2016     # a perl program: no shell expansion
+EXTENTS_PL='
+use strict; use warnings;
+my $dev = $ARGV[0]; my $G = 65536; my $B = 16 * $G;
+open(my $in, "<:raw", $dev) or die "cannot open $dev: $!\n";
+binmode STDOUT;
+my $zb = "\0" x $B; my $zg = "\0" x $G;
+my ($off, $start, $run, $count) = (0, 0, "", 0);
+sub put { return if $run eq ""; print "D $start ", length($run), "\n", $run
+          or die "write: $!\n"; $count++; $run = ""; }
+while (1) {
+    my $n = sysread($in, my $buf, $B);
+    die "cannot read $dev: $!\n" unless defined $n;
+    last if $n == 0;
+    if ($buf eq ($n == $B ? $zb : "\0" x $n)) { put(); $off += $n; next; }
+    for (my $i = 0; $i < $n; $i += $G) {
+        my $c = substr($buf, $i, $G);
+        if ($c eq (length($c) == $G ? $zg : "\0" x length($c))) { put(); next; }
+        $start = $off + $i if $run eq "";
+        $run .= $c;
+        put() if length($run) >= 4 * $B;
+    }
+    $off += $n;
+}
+put();
+print "E $count\n" or die "write: $!\n";
+close(STDOUT) or die "write: $!\n";
+'
+
+zvol_read_extents() {
+    [ -x "$C_PERL" ] ||
+        fail "zvol-read-extents needs perl ($C_PERL is missing)"
+    exec "$C_PERL" -e "$EXTENTS_PL" -- "$1" 9>&-
+}
+
 case $VERB in
     target-create) target_create "$@" ;;
     target-delete) target_delete "$@" ;;
@@ -921,5 +1107,14 @@ case $VERB in
     target-restore) target_restore ;;
     version) show_version ;;
     zvol-read|zvol-write) zvol_stream "$@" ;;
+    zvol-read-extents|zvol-write-extents)
+        _dev=$C_ZVOL_ROOT/$1
+        wait_dev "$_dev" ||
+            fail "$_dev is missing (waited $C_ZVOL_WAIT s)"
+        if [ "$VERB" = zvol-read-extents ]; then
+            zvol_read_extents "$_dev"
+        else
+            zvol_write_extents "$_dev"
+        fi ;;
     *) fail "no verb $VERB here" ;;
 esac

@@ -9,7 +9,7 @@
 # words.  Nothing is ever evaluated: no eval, no sh -c, no word reaches a
 # shell again.  A refused command exits 126, one line "zfswrapper: refused:
 # <reason>" on stderr, nothing run.  The wrapper's own verbs (target-*,
-# zvol-read/-write, version) run in zfswrapper-helper.sh beside this file.
+# zvol-read/-write[-extents], version) run in zfswrapper-helper.sh beside this file.
 # POSIX sh (dash): coreutils, util-linux (flock, logger), mawk.  Processes
 # cost time on a slow host, so the checks, the environment scrub and the
 # file log use shell builtins only.
@@ -55,7 +55,7 @@ CMD=$1
 SSH_FROM=$2
 shift 2
 
-VERSION=1.3.0
+VERSION=1.4.0
 MAX_COMMAND=4096
 MAX_WORD=128
 NL='
@@ -98,6 +98,8 @@ helper  target-restore                                   :
 helper  version                                          :
 helper  zvol-read                                        : volume
 helper  zvol-write                                       : volume
+helper  zvol-read-extents                                : volume
+helper  zvol-write-extents                               : volume
 '
 # The native properties "prop" allows (zol_driver/zfs.py's NATIVE_PROPS).
 NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias primarycache secondarycache copies refreservation reservation readonly snapdev '
@@ -121,6 +123,8 @@ C_LOG=syslog
 C_ZVOL_WAIT=10
 C_LOCK_WAIT=10
 C_DD=/bin/dd
+C_PERL=/usr/bin/perl
+C_BLKDISCARD=/sbin/blkdiscard
 C_FLOCK=/usr/bin/flock
 C_UDEVADM=
 C_LOGGER=/usr/bin/logger
@@ -586,6 +590,8 @@ load_config() {
             zvol_wait) C_ZVOL_WAIT=$_val ;;
             lock_wait) C_LOCK_WAIT=$_val ;;
             dd) C_DD=$_val ;;
+            perl) C_PERL=$_val ;;
+            blkdiscard) C_BLKDISCARD=$_val ;;
             flock) C_FLOCK=$_val ;;
             udevadm) C_UDEVADM=$_val ;;
             logger) C_LOGGER=$_val ;;
@@ -626,6 +632,11 @@ check_config() {
     check_exe zpool "$C_ZPOOL"
     check_exe tgtadm "$C_TGTADM"
     check_exe dd "$C_DD"
+    # perl (zvol-read-extents) and blkdiscard (zvol-write-extents' holes)
+    # are checked when a verb needs them: without them the other verbs work.
+    for _v in "$C_PERL" "$C_BLKDISCARD"; do
+        is_abs_path "$_v" || config_error "not an absolute path: $(printable "$_v")"
+    done
     check_exe flock "$C_FLOCK"
     check_exe logger "$C_LOGGER"
     # Optional binaries: checked as the others when the config names them.

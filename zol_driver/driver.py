@@ -67,6 +67,10 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 version); delete, export and image-copy edges of issue 14
         1.3.0 - the wrapper's grammar is one table; its own verbs run in
                 zfswrapper-helper.sh (same protocol)
+        1.4.0 - extent streams for image copies (zvol-read-extents,
+                zvol-write-extents; a 1.2/1.3 wrapper gets the plain
+                streams); discard/thin provisioning on LUNs when the
+                host's tgt is 1.0.90 or later
     """
 
     VERSION = version.RELEASE
@@ -92,6 +96,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self.targets = None
         self._pending = {}          # {iqn: Export} start-up could not make
         self._down_reason = None    # why stats report the backend down
+        self.image_extents = False  # the wrapper streams extents (1.4.0)
 
     @staticmethod
     def get_driver_options():
@@ -177,13 +182,18 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             msg = (_('ZFS host %(h)s: cannot ask the wrapper its version: '
                      '%(e)s') % {'h': host, 'e': exc})
             raise exception.VolumeDriverException(message=msg)
-        problem = version.wrapper_problem(version.parse_wrapper_version(out))
+        found = version.parse_wrapper_version(out)
+        problem = version.wrapper_problem(found)
         if problem:
             msg = (_('The wrapper on the ZFS host %(h)s: %(p)s.')
                    % {'h': host, 'p': problem})
             raise exception.VolumeDriverException(message=msg)
-        LOG.info('check_for_setup_error: %(v)s on %(h)s',
-                 {'v': out.splitlines()[0], 'h': host})
+        self.image_extents = version.has_extents(found)
+        self.targets.set_tgt_version(version.parse_tgt_version(out))
+        LOG.info('check_for_setup_error: %(v)s on %(h)s (extent streams: '
+                 '%(x)s; %(t)s)',
+                 {'v': out.splitlines()[0], 'h': host,
+                  'x': self.image_extents, 't': self.targets.unmap_reason()})
 
     def _checked_options(self):
         """Refuse what the wrapper, ZFS or Cinder would refuse later.
@@ -1140,7 +1150,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             image_transfer.image_to_zvol(
                 self.executor, self._dataset(volume), context,
                 image_service, image_id, volume.size,
-                self.configuration.volume_dd_blocksize)
+                self.configuration.volume_dd_blocksize,
+                extents=self.image_extents, disable_sparse=disable_sparse)
 
     def copy_volume_to_image(self, context, volume, image_service,
                              image_meta):
@@ -1150,7 +1161,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         with self._host_errors(volume=volume):
             image_transfer.zvol_to_image(
                 self.executor, self._dataset(volume), context,
-                image_service, image_meta, volume)
+                image_service, image_meta, volume,
+                extents=self.image_extents)
 
     # ------------------------------------------------------------------
     # Export half (tgt.TgtTargets)

@@ -43,6 +43,7 @@ from oslo_utils import excutils
 import tenacity
 
 from zol_driver import errors
+from zol_driver import version
 from zol_driver import zfs
 
 LOG = logging.getLogger(__name__)
@@ -299,6 +300,34 @@ class TgtTargets(object):
         # volume -> its parent dataset, for a backend with several
         # parents (the driver sets it); None: the first parent
         self.parent_for = None
+        self.tgt_version = None     # (x, y, z) of the host's tgtadm
+
+    # ------------------------------------------------------------ UNMAP
+
+    def set_tgt_version(self, found):
+        """The host's tgt version (the wrapper's ``version``), or None."""
+        self.tgt_version = found
+
+    @property
+    def discard(self):
+        """Initiators may send UNMAP: tgtd frees the zvol's blocks.
+
+        Only tgt 1.0.90 and later unmap a block device with BLKDISCARD;
+        older tgtd (Debian 12 has 1.0.85) punches a hole with fallocate,
+        which a zvol refuses, so a discard would free nothing. The wrapper
+        sets ``thin_provisioning=1`` on the LUN under the same rule.
+        """
+        return version.tgt_unmaps(self.tgt_version)
+
+    def unmap_reason(self):
+        """Why discard is or is not advertised, for the log."""
+        found = ('.'.join(map(str, self.tgt_version))
+                 if self.tgt_version else 'unknown')
+        need = '.'.join(map(str, version.UNMAP_TGT))
+        if self.discard:
+            return 'tgt %s: discard advertised' % found
+        return ('tgt %s: discard not advertised (tgt before %s cannot free '
+                'a zvol\'s blocks on UNMAP)' % (found, need))
 
     # ------------------------------------------------------------ options
 
@@ -445,6 +474,8 @@ class TgtTargets(object):
                 'target_lun': lun,
                 'volume_id': volume.id,
                 'encrypted': volume.encryption_key_id is not None}
+        if self.discard:
+            data['discard'] = True
         if len(portals) > 1 or multipath:
             data.update(target_portals=portals,
                         target_iqns=[iqn] * len(portals),

@@ -27,7 +27,7 @@ import re
 
 # setup.cfg's "version", the driver's VERSION and the wrapper's VERSION
 # must all equal this (tests/unit/test_version.py).
-RELEASE = '1.3.0'
+RELEASE = '1.4.0'
 
 # (1.3.0 changed the wrapper's shape, not its protocol: 1.2.0 still works.)
 # 1.2.0: bounded waits behind the driver's 25 s export budget, restore that
@@ -35,6 +35,14 @@ RELEASE = '1.3.0'
 # denied initiator's sessions.
 MIN_WRAPPER = (1, 2, 0)
 
+# 1.4.0: zvol-read-extents / zvol-write-extents (only data crosses SSH).
+EXTENTS_WRAPPER = (1, 4, 0)
+# tgt unmaps a block-device LUN with BLKDISCARD from 1.0.90 on; before, it
+# punches a hole with fallocate, which a zvol (OpenZFS 2.1) refuses, so
+# the initiator's UNMAP would be acknowledged and nothing freed.
+UNMAP_TGT = (1, 0, 90)
+
+_TGT_LINE = re.compile(r'^tgtadm (\d+)\.(\d+)\.(\d+)\S*\s*$', re.M)
 _WRAPPER_LINE = re.compile(r'^zfswrapper (\d+)\.(\d+)\.(\d+)\s*$', re.M)
 
 
@@ -44,6 +52,24 @@ def parse_wrapper_version(text):
     if not match:
         return None
     return tuple(int(part) for part in match.groups())
+
+
+def parse_tgt_version(text):
+    """(major, minor, patch) of the "tgtadm X.Y.Z" line, or None."""
+    match = _TGT_LINE.search(text or '')
+    if not match:
+        return None
+    return tuple(int(part) for part in match.groups())
+
+
+def has_extents(found):
+    """The wrapper version ``found`` has the extent stream verbs."""
+    return found is not None and found >= EXTENTS_WRAPPER
+
+
+def tgt_unmaps(found):
+    """tgtd of version ``found`` frees a zvol's blocks on UNMAP."""
+    return found is not None and found >= UNMAP_TGT
 
 
 def wrapper_problem(found):

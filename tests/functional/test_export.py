@@ -29,6 +29,7 @@ import concurrent.futures
 import contextlib
 import fcntl
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -241,6 +242,56 @@ class ExportTest(ExportTestBase):
                              '128', self.url(data, self.chap(data))])
         self.assertEqual(0, rc, err)
         return out
+
+    def test_discard_only_where_tgtd_can_free_a_zvols_blocks(self):
+        """UNMAP gate (issue 22): discard iff the host's tgt >= 1.0.90.
+
+        tgt before 1.0.90 unmaps with fallocate(PUNCH_HOLE), which a zvol
+        (OpenZFS 2.1) refuses, so an UNMAP would be acknowledged and free
+        nothing. Debian 12's tgt is 1.0.85: here the negative side is
+        proven end to end (the LUN's thin provisioning off, no discard in
+        the connection info, the initiator sees no logical block
+        provisioning); the positive side runs only on a newer tgt.
+        """
+        self.drv._check_wrapper_version()
+        found = self.drv.targets.tgt_version
+        self.assertIsNotNone(found, 'the wrapper did not report tgtadm')
+        vol = self.new_volume()
+        data = self.export(vol)
+        show = self.host.admin_ok(
+            'tgtadm --lld iscsi --op show --mode target | awk \'/^Target '
+            '/ { t = ($3 == "%s") } t && /^ +LUN: / { lun = $2 } '
+            't && lun == 1 && /Thin-provisioning:/ { print $2 }\''
+            % data['target_iqn'])
+        rc, out, err = _run(['iscsi-readcapacity16', '-i', INI,
+                             self.url(data, self.chap(data))])
+        self.assertEqual(0, rc, err)
+        lbpme = re.findall(r'LBPME:\s*(\d)', out)
+        self.addDetail('readcapacity16', content.text_content(out))
+        if found < (1, 0, 90):
+            print('tgt %s on the test bed: discard NOT advertised (tgt '
+                  'before 1.0.90 cannot free a zvol\'s blocks on UNMAP); '
+                  'the positive path needs tgt >= 1.0.90, which Debian 12 '
+                  'does not ship' % '.'.join(map(str, found)))
+            self.assertNotIn('discard', data)
+            self.assertEqual('No', show.strip())
+            self.assertEqual(['0'], lbpme, out)
+            return
+        self.assertTrue(data['discard'])
+        self.assertEqual('Yes', show.strip())
+        self.assertEqual(['1'], lbpme, out)
+        ds = '%s/%s' % (self.host.parent, vol.name)
+        self.assertIO(data, 'write -P 0x5a 0 256M')
+        self.host.admin_ok('zpool sync')
+        full = int(self.host.admin_ok(
+            'zfs get -H -p -o value referenced %s' % ds))
+        self.assertIO(data, 'discard 0 256M')
+        self.host.admin_ok('zpool sync')
+        after = int(self.host.admin_ok(
+            'zfs get -H -p -o value referenced %s' % ds))
+        print('referenced: %d after writing 256 MiB, %d after UNMAP'
+              % (full, after))
+        self.assertLess(after, full // 8)
 
     def test_reexport_keeps_credentials_and_target(self):
         vol = self.new_volume()

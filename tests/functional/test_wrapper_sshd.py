@@ -34,6 +34,7 @@ import testtools
 from tests.functional import sshd
 from tests.unit import test_wrapper as unit
 from zol_driver import errors
+from zol_driver import image_transfer
 from zol_driver import ssh
 from zol_driver import zfs
 
@@ -56,6 +57,8 @@ HOSTILE = [
     'tgtadm --lld iscsi --op delete --mode target --tid 1',
     'target-create %s /dev/sda sn1' % IQN, 'zvol-read /dev/sda',
     'zvol-write tank/cinder/../../../dev/sda',
+    'zvol-write-extents /dev/sda', 'zvol-read-extents tank/cinder/v@s',
+    'zvol-write-extents tank/cinder/zol-deleted-volume-1',
 ]
 
 
@@ -170,6 +173,37 @@ class TestWrapperThroughSSHD(testtools.TestCase):
         self.assertEqual(0, rc, err)
         self.assertEqual(6 << 20, len(out))
         self.assertEqual(data, out[:len(data)])
+
+    def test_extent_streams_through_ssh(self):
+        """The driver's extent streams both ways, and a hostile one."""
+        path = self.w.zvol('img', 6 << 20)
+        os.chown(path, self.uid, -1)
+        data = os.urandom(70000)
+        rc, out, err = self.ssh(
+            'zvol-write-extents tank/cinder/img',
+            b'D 1048576 70000\n' + data + b'H 0 1048576\nE 2\n')
+        self.assertEqual((0, b'records=2\n'), (rc, out), err)
+        ex = ssh.SSHExecutor('127.0.0.1', self.server.port, self.server.user,
+                             private_key=self.server.client_key,
+                             known_hosts_file=self.server.known_hosts)
+        self.addCleanup(ex.close)
+        with tempfile.TemporaryFile() as got:
+            writer = image_transfer.read_zvol(ex, 'tank/cinder/img', got,
+                                              6 << 20, extents=True)
+            got.seek(0)
+            back = got.read()
+        self.assertEqual(6 << 20, len(back))
+        self.assertEqual(data, back[1 << 20:(1 << 20) + 70000])
+        self.assertEqual(70000, len(back.replace(b'\0', b'')) +
+                         data.count(b'\0'))
+        self.assertEqual(2 * 65536, writer.data)    # two 64 KiB grains
+        # beyond the volume: refused before it is applied
+        rc, out, err = self.ssh('zvol-write-extents tank/cinder/img',
+                                b'D 6291455 2\nzzE 1\n')
+        self.assertEqual(1, rc)
+        self.assertIn('beyond the volume', err)
+        with open(path, 'rb') as f:
+            self.assertEqual(b'\0', f.read()[-1:])
 
     def test_driver_executor_through_the_wrapper(self):
         ex = ssh.SSHExecutor('127.0.0.1', self.server.port, self.server.user,

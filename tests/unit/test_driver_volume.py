@@ -128,6 +128,41 @@ class SetupTestCase(DriverTestCase):
             self.ex.on('^version$', out=newer)
             self.drv.check_for_setup_error()
 
+    def test_wrapper_and_tgt_versions_choose_streams_and_discard(self):
+        """Extent streams from wrapper 1.4.0; discard from tgt 1.0.90."""
+        self.ex.on('zfs list', out='%s\tfilesystem\t10\t%d\n' % (P, GiB))
+        vol = self.volume()
+        vol.provider_location = None
+        vol.provider_auth = None
+        cases = [('zfswrapper 1.3.0\ntgtadm 1.0.85\n', False, False),
+                 ('zfswrapper 1.4.0\ntgtadm 1.0.85\n', True, False),
+                 ('zfswrapper 1.4.0\ntgtadm 1.0.89\n', True, False),
+                 ('zfswrapper 1.4.0\ntgtadm unknown\n', True, False),
+                 ('zfswrapper 1.4.0\n', True, False),
+                 ('zfswrapper 1.4.0\ntgtadm 1.0.90\n', True, True),
+                 ('zfswrapper 1.5.2\ntgtadm 1.1.0\n', True, True)]
+        for out, extents, discard in cases:
+            self.ex.rules = self.ex.rules[:1]
+            self.ex.on('^version$', out=out)
+            self.drv.check_for_setup_error()
+            self.assertEqual(extents, self.drv.image_extents, out)
+            data = self.drv.targets.iscsi_properties(vol, 'iqn.x:y')
+            self.assertEqual(discard, data.get('discard', False), out)
+            self.assertEqual(discard, 'discard' in data, out)
+
+    @mock.patch.object(driver.image_transfer, 'image_to_zvol')
+    @mock.patch.object(driver.image_transfer, 'zvol_to_image')
+    def test_image_copies_pass_extents_and_disable_sparse(self, up, down):
+        vol = self.volume()
+        for extents in (False, True):
+            self.drv.image_extents = extents
+            self.drv.copy_image_to_volume(self.ctx, vol, 'svc', 'img',
+                                          disable_sparse=True)
+            self.assertEqual({'extents': extents, 'disable_sparse': True},
+                             down.call_args.kwargs)
+            self.drv.copy_volume_to_image(self.ctx, vol, 'svc', {'id': 'i'})
+            self.assertEqual({'extents': extents}, up.call_args.kwargs)
+
     def test_missing_key_file_is_named(self):
         self.set(san_private_key='/nonexistent/zol_key')
         exc = self.assertRaises(exception.VolumeDriverException,

@@ -85,7 +85,7 @@ with open(CALLS, 'a') as f:
 with open(CALLS + '.env.tgtadm', 'w') as f:
     json.dump(dict(os.environ), f)
 if args == ['-V']:
-    print('1.0.85')
+    print(os.environ.get('FAKE_TGT_VERSION', '1.0.85'))
     sys.exit(0)
 ALIAS = {'-T': '--targetname', '-b': '--backing-store',
          '-I': '--initiator-address', '-Q': '--initiator-name'}
@@ -550,6 +550,14 @@ HOSTILE = [
     'zvol-write tank/cinder/zol-revert-volume-1',
     'zvol-read tank/cinder/volume-1@zol-clone-volume-2',
     'zvol-write tank/cinder/volume-1@zol-clone-volume-2',
+    # the extent streams (1.4.0): the same volumes only
+    'zvol-read-extents', 'zvol-write-extents', 'zvol-read-extents /dev/sda',
+    'zvol-write-extents tank/cinder', 'zvol-read-extents tank/x/v',
+    'zvol-write-extents tank/cinder/../../../dev/sda',
+    'zvol-write-extents tank/cinder/v@s', 'zvol-read-extents tank/cinder/v x',
+    'zvol-write-extents tank/cinder/zol-deleted-volume-1',
+    'zvol-read-extents tank/cinder/zol-revert-volume-1',
+    'zvol-write-extents -o x tank/cinder/v', 'zvol-extents tank/cinder/v',
     # the grammar table's own notation is no part of a command (issue 24)
     'helper target-list', 'helper', 'zfs helper', 'tgtadm helper',
     'zfs create -V=1 tank/cinder/x', 'zfs create -V=size 1 tank/cinder/x',
@@ -1054,7 +1062,173 @@ class TestVersionAndStreams(WrapperTestCase):
         self.assertIn('No such file', err)
 
 
+class TestExtentStreams(WrapperTestCase):
+    """zvol-write-extents / zvol-read-extents (doc: "Extent streams")."""
+
+    SIZE = 4 << 20
+
+    def setUp(self):
+        super().setUp()
+        self.path = self.w.zvol('v', self.SIZE)
+        self.old = bytes(range(256)) * (self.SIZE // 256)
+        with open(self.path, 'wb') as f:
+            f.write(self.old)
+
+    def contents(self):
+        with open(self.path, 'rb') as f:
+            return f.read()
+
+    def write(self, stream):
+        return self.w.run('zvol-write-extents tank/cinder/v', stdin=stream)
+
+    def test_records_apply_in_order(self):
+        data = os.urandom(100000)
+        rc, out, err = self.write(
+            b'D 65536 100000\n' + data + b'H 0 65536\nH 300000 1000000\n'
+            b'Z 2000000 10\nE 4\n')
+        self.assertEqual(0, rc, err)
+        self.assertEqual('records=4\n', out)
+        want = bytearray(self.old)
+        want[65536:165536] = data
+        want[0:65536] = bytes(65536)
+        want[300000:1300000] = bytes(1000000)
+        want[2000000:2000010] = bytes(10)
+        self.assertEqual(bytes(want), self.contents())
+        self.assertEqual(self.SIZE, os.path.getsize(self.path))
+        # the holes were punched: less than the whole file is allocated
+        self.assertLess(os.stat(self.path).st_blocks * 512, self.SIZE)
+
+    def test_whole_volume_and_empty_stream(self):
+        rc, _out, err = self.write(b'E 0\n')
+        self.assertEqual(0, rc, err)
+        self.assertEqual(self.old, self.contents())
+        data = os.urandom(self.SIZE)
+        rc, _out, err = self.write(
+            b'D 0 %d\n' % self.SIZE + data + b'E 1\n')
+        self.assertEqual(0, rc, err)
+        self.assertEqual(data, self.contents())
+
+    def assertStops(self, stream, why, applied=b''):
+        """Refused: exit 1 and WHY said; the zvol is as before.
+
+        Only ``applied`` (what the records before the bad one wrote)
+        changed it, and its size is the same.
+        """
+        rc, out, err = self.write(stream)
+        self.assertEqual(1, rc, (stream[:80], out, err))
+        self.assertIn(why, err, stream[:80])
+        self.assertNotIn('records=', out)
+        want = bytearray(self.old)
+        want[:len(applied)] = applied
+        self.assertTrue(bytes(want) == self.contents(),
+                        'changed by %r' % stream[:80])
+        self.assertEqual(self.SIZE, os.path.getsize(self.path))
+
+    def test_hostile_headers_change_nothing(self):
+        huge = b'9' * 18
+        for header in [
+                b'D 0\n', b'D 0 1 2\n', b'X 0 1\n', b'd 0 1\n',
+                b'D -1 10\n', b'D 0 -10\n', b'D +1 10\n', b'D 010 10\n',
+                b'D 0 0\n', b'D 0x10 10\n', b'D 1e3 10\n', b'D  0 1\n',
+                b'D 0 1 \n', b' D 0 1\n', b'D\t0 1\n', b'D 0 1\r\n',
+                b'D 0 ' + b'9' * 19 + b'\n',
+                b'D 0 99999999999999999999\n', b'H 0 ' + huge + b'\n',
+                b'D ' + huge + b' 1\n', b'Z %d 1\n' % self.SIZE,
+                b'D %d 1\n' % (self.SIZE - 1) + b'xx' + b'E 1\n'[:0],
+                b'H 1 %d\n' % self.SIZE, b'D 0 1;reboot\n',
+                b'D $(id) 1\n', b'D 0 1\\\n', b'\n', b'E\n', b'E 1\n',
+                b'E 0 0\n', b'E -0\n', b'', b'D 0 1']:
+            if header.startswith(b'D 4194303 1'):
+                continue        # that one is legal; see the next test
+            self.assertStops(header + b'y' * 8, 'zfswrapper: ')
+
+    def test_range_beyond_the_volume_is_refused_before_writing(self):
+        self.assertStops(b'D %d 2\n' % (self.SIZE - 1) + b'zz' + b'E 1\n',
+                         "beyond the volume's 4194304 bytes")
+        self.assertStops(b'Z 4194304 1\nE 1\n', 'beyond the volume')
+        # the record before the bad one stays written
+        self.assertStops(b'D 0 3\nabcH 0 4194305\nE 2\n',
+                         'record 2: 0+4194305 is beyond', applied=b'abc')
+
+    def test_a_cut_stream_fails(self):
+        # the data of a record shorter than its length: EOF inside it
+        rc, _out, err = self.write(b'D 0 10\nabc')
+        self.assertEqual(1, rc)
+        self.assertIn('ended without its end record (after 1 records)', err)
+        self.assertStops(b'D 0 3\nabc', 'without its end record',
+                         applied=b'abc')
+        self.assertStops(b'D 0 3\nabcE 2\n', 'end record counts 2',
+                         applied=b'abc')
+
+    def test_read_extents_sends_only_non_zero_grains(self):
+        g = 65536
+        want = bytearray(self.SIZE)
+        want[g:g + 5] = b'hello'                 # one grain
+        want[10 * g:13 * g] = os.urandom(3 * g)  # three grains, one run
+        want[self.SIZE - 1] = 7                  # the last grain
+        with open(self.path, 'wb') as f:
+            f.write(want)
+        p = subprocess.run(
+            [DASH, WRAPPER, '-c', self.w.conf], capture_output=True,
+            env={'SSH_ORIGINAL_COMMAND': 'zvol-read-extents tank/cinder/v'})
+        self.assertEqual(0, p.returncode, p.stderr)
+        out = p.stdout
+        got = bytearray(self.SIZE)
+        headers = []
+        while True:
+            line, out = out.split(b'\n', 1)
+            headers.append(line)
+            kind, *nums = line.split(b' ')
+            if kind == b'E':
+                break
+            off, length = int(nums[0]), int(nums[1])
+            got[off:off + length] = out[:length]
+            out = out[length:]
+        self.assertEqual(b'', out)
+        self.assertEqual([b'D %d %d' % (g, g), b'D %d %d' % (10 * g, 3 * g),
+                          b'D %d %d' % (self.SIZE - g, g), b'E 3'], headers)
+        self.assertEqual(want, got)
+
+    def test_read_extents_without_perl_fails_clearly(self):
+        self.w.configure(perl='/nonexistent/perl')
+        rc, out, err = self.w.run('zvol-read-extents tank/cinder/v')
+        self.assertEqual(1, rc)
+        self.assertEqual('', out)
+        self.assertIn('needs perl', err)
+
+    def test_missing_zvol(self):
+        for verb in ('zvol-read-extents', 'zvol-write-extents'):
+            rc, _out, err = self.w.run('%s tank/cinder/nothing' % verb)
+            self.assertEqual(1, rc)
+            self.assertIn('missing', err)
+
+
 class TestTargets(WrapperTestCase):
+
+    def test_thin_provisioning_only_from_tgt_1_0_90(self):
+        """UNMAP is advertised on LUN 1 only where tgtd frees blocks."""
+        cases = [('1.0.85', False), ('1.0.89', False), ('1.0.90', True),
+                 ('1.0.93\n', True), ('1.1.0', True), ('2.0', False),
+                 ('1.0.9x', False), ('', False), ('junk', False),
+                 ('01.0.90', True), ('99999.0.0', False)]
+        for i, (found, thin) in enumerate(cases):
+            self.w.reset_calls()
+            # the fake tgtadm is run by the helper with its own scrubbed
+            # environment: the version comes in through a sudo stand-in
+            wrapper = os.path.join(self.w.bin, 'tgtadm-%d' % i)
+            _write(wrapper, '#!/bin/sh\n[ "$1" = -V ] && { printf %%s '
+                   '\'%s\'; echo; exit 0; }\nexec %s "$@"\n'
+                   % (found, os.path.join(self.w.bin, 'tgtadm')))
+            self.w.configure(tgtadm=wrapper)
+            iqn = '%s%d' % (IQN, i)
+            self.create(iqn=iqn, vol='v%d' % i, user=None)
+            updates = [c for c in self.w.calls()
+                       if c[0] == 'tgtadm' and '--op' in c and
+                       c[c.index('--op') + 1] == 'update']
+            params = [c[c.index('--params') + 1] for c in updates]
+            self.assertEqual(thin, 'thin_provisioning=1' in params,
+                             (found, params))
+            self.assertEqual(1 + thin, len(params), (found, params))
 
     def create(self, iqn=IQN, vol='v', serial='sn-1', user='',
                secret=SECRET):
@@ -1076,7 +1250,9 @@ class TestTargets(WrapperTestCase):
         return dict(line.split('=', 1) for line in lines)
 
     def tgtadm_calls(self):
-        return [c[1:] for c in self.w.calls() if c[0] == 'tgtadm']
+        """tgtadm's runs, but the version query (tgt_unmaps: once a run)."""
+        return [c[1:] for c in self.w.calls()
+                if c[0] == 'tgtadm' and c[1:] != ['-V']]
 
     def test_create(self):
         self.assertEqual('tid=1\n', self.create())
@@ -1599,7 +1775,13 @@ class TestSudo(WrapperTestCase):
         sudo = [c for c in calls if c[0] == 'sudo']
         tgt = [c for c in calls if c[0] == 'tgtadm']
         self.assertEqual(len(sudo), len(tgt))
+        version = [c for c in sudo if c[3:] == ['-V']]
+        self.assertEqual(1, len(version), 'tgt_unmaps asks once a run')
         for c in sudo:
+            if c in version:
+                self.assertEqual(['-n', os.path.join(self.w.bin, 'tgtadm')],
+                                 c[1:3])
+                continue
             self.assertEqual(['-n', os.path.join(self.w.bin, 'tgtadm'),
                               '--lld', 'iscsi'], c[1:5])
 
