@@ -489,7 +489,17 @@ class FaultsTest(testtools.TestCase):
         """
         before = self.zvol_size(vol_id)
         self.admin.volumes.reset_state(vol_id, "available")
+        # the scheduler refuses an extend (back to 'available', the old
+        # size, a user message) until the pool reports capacity again
+        self.wait_schedulable()
         self.admin.volumes.extend(vol_id, size)
+        deadline = time.monotonic() + 600
+        while True:
+            vol = self.admin.volumes.get(vol_id)
+            if vol.size == size or vol.status.startswith("error") or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(1)
         status = self.final("volume", vol_id)
         recorded = self.admin.volumes.get(vol_id).size
         after = self.zvol_size(vol_id)
