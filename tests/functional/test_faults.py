@@ -39,7 +39,7 @@ s. the soak: SOAK_CYCLES full cycles, SOAK_PARALLEL at a time (or until
 z. everything deleted, nothing of the class left.
 
 After each case, every record of the class is in a final state and the
-host holds exactly what the records say (the active-active test's check:
+host holds exactly what the records say (aio_checks.HostRecordsMixin's check:
 zvols, snapshots, targets, the wrapper's state files). Each case adds a
 row to the table (fault, operation in flight, outcome, data check,
 leftovers), printed at the end and written to ZOL_FAULTS_TABLE if set.
@@ -75,9 +75,9 @@ import testtools
 from testtools import content
 from testtools import matchers
 
+from tests.functional import aio_checks
 from tests.functional import cinder_aio
 from tests.functional import faults
-from tests.functional import test_active_active as aa
 from tests.functional import test_cinder_e2e
 from tests.functional import test_production_day as pd
 from tests.functional import testbed
@@ -138,15 +138,10 @@ def kinds(first, images=False):
             (IMAGE_KINDS if images else ()))
 
 
-class FaultsTest(testtools.TestCase):
+class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
     """Steps a-z of the module docstring, in name order, one VM, one AIO."""
 
     aio = None
-    # the active-active test's host-vs-records check, with our records()
-    check_host_matches_records = \
-        aa.ActiveActiveTest.check_host_matches_records
-    settle_host = aa.ActiveActiveTest.settle_host
-    _state_files = staticmethod(aa.ActiveActiveTest._state_files)
 
     @classmethod
     def setUpClass(cls):
@@ -282,8 +277,8 @@ class FaultsTest(testtools.TestCase):
     # ---- Cinder as an operator and Nova use it ----
 
     def wait(self, kind, obj_id, status, timeout=600):
-        aa.ActiveActiveTest.wait(self, self.admin, kind, obj_id, status,
-                                 timeout)
+        aio_checks.HostRecordsMixin.wait(self, self.admin, kind, obj_id,
+                                         status, timeout)
 
     def final(self, kind, obj_id, timeout=600, stuck=None):
         """The status once it left every transient one ('deleted': gone).
@@ -360,7 +355,7 @@ class FaultsTest(testtools.TestCase):
                     if pattern.search(line):
                         return
                     continue
-                m = aa.DRIVER_LINE.search(line)
+                m = aio_checks.DRIVER_LINE.search(line)
                 if m and m.groups() == (verb, obj_id):
                     return
             time.sleep(0.05)
