@@ -52,7 +52,8 @@ which the driver accepts when ZFS already grew the zvol; the table says so.
 CI runs one case per fault kind and a short soak. ZOL_FAULTS_FULL=1 (set by
 ``tools/run-tests --faults``) runs every operation kind per fault, image
 copies in flight (the AIO then has Glance) and resets during a create,
-delete, clone and snapshot;
+delete, clone and snapshot; ZOL_FAULTS_KINDS=extend,to-image (say) keeps
+it to those operation kinds;
 ZOL_SOAK_CYCLES and ZOL_SOAK_PARALLEL size the soak. Run alone::
 
     OS_CINDER_DISABLE_EVENTLET_PATCHING=1 unshare --net -- tools/in-netns \\
@@ -83,6 +84,8 @@ from tests.functional import test_production_day as pd
 from tests.functional import testbed
 
 FULL = os.environ.get("ZOL_FAULTS_FULL") == "1"
+ONLY_KINDS = [k for k in os.environ.get("ZOL_FAULTS_KINDS", "").split(",")
+              if k]
 SOAK_CYCLES = int(os.environ.get("ZOL_SOAK_CYCLES", "4"))
 SOAK_PARALLEL = int(os.environ.get("ZOL_SOAK_PARALLEL", "2"))
 # the soak stops after ZOL_SOAK_MINUTES too (0: no limit), and samples the
@@ -127,15 +130,18 @@ INI = "iqn.2004-10.org.example:ft-compute-1"
 TABLE = faults.Table()
 
 
-def kinds(first, images=False):
+def kinds(first, images=False, only=None):
     """The operation kinds of one fault: all with FULL, else one.
 
-    images: the image copies too (FULL only).
+    images: the image copies too (FULL only); only: the full run's kinds
+    of this fault, if not all. ZOL_FAULTS_KINDS (comma-separated) keeps
+    the full run to those kinds, to run a piece of it again.
     """
     if not FULL:
         return (first,)
-    return ((first,) + tuple(k for k in KINDS if k != first) +
-            (IMAGE_KINDS if images else ()))
+    chosen = only or ((first,) + tuple(k for k in KINDS if k != first) +
+                      (IMAGE_KINDS if images else ()))
+    return tuple(k for k in chosen if not ONLY_KINDS or k in ONLY_KINDS)
 
 
 class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
@@ -381,7 +387,8 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
         vol = self.create()
         if kind == "to-image":
             _resp, body = self.admin.volumes.upload_to_image(
-                vol, False, PREFIX + uuid.uuid4().hex[:8], "bare", "raw")
+                vol, False, PREFIX + uuid.uuid4().hex[:8], "bare", "raw",
+                "private", False)
             result["image"] = body["os-volume_upload_image"]["image_id"]
             return "volume", vol, vol, result
         if kind == "snapshot":
@@ -670,8 +677,8 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
             time.sleep(CUT_SECONDS)
             faults.restore()
         # each case waits out the cut: four kinds, not seven
-        for kind in (("create", "snapshot", "attach", "delete") +
-                     IMAGE_KINDS if FULL else ("create",)):
+        for kind in kinds("create", only=("create", "snapshot", "attach",
+                                          "delete") + IMAGE_KINDS):
             self.fault_case("SSH link dropped %d s (nft DROP)" % CUT_SECONDS,
                             kind, cut)
 
@@ -955,7 +962,8 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
         if not FULL:
             self.skipTest("a second guest reset: ZOL_FAULTS_FULL=1 only "
                           "(tools/run-tests --faults)")
-        for kind in ("create", "delete", "clone", "snapshot"):
+        for kind in kinds("create", only=("create", "delete", "clone",
+                                          "snapshot")):
             self.fault_case("ZFS host reset (system_reset)", kind,
                             self.reset_host)
 
