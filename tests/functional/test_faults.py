@@ -970,8 +970,24 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
     # ---- s. the soak ----
 
     def cycle(self, n):
-        """One cycle: create, attach, I/O, detach, snapshot, clone, delete."""
-        vol = self.create()
+        """One cycle: create, attach, I/O, detach, snapshot, clone, delete.
+
+        A cycle that fails deletes what it made, so that one failure does
+        not hold volumes (and quota) for the rest of the soak.
+        """
+        made = []
+        try:
+            self._cycle(n, made)
+        except Exception:
+            for vol in reversed(made):
+                with contextlib.suppress(Exception):
+                    self.delete(vol)
+            raise
+
+    def _cycle(self, n, made):
+        vol = self.create(wait=False)
+        made.append(vol)
+        self.wait("volume", vol, "available")
         att, conn = self.attach(vol)
         self.expect(conn.get("auth_method") == "CHAP", "no CHAP")
         pattern = "0x%02x" % (n % 200 + 16)
@@ -981,7 +997,9 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
             raise AssertionError("cycle %d I/O: %s" % (n, why))
         self._detach(vol, att)
         snap = self._snapshot(vol)
-        clone = self.create(source_volid=vol)
+        clone = self.create(wait=False, source_volid=vol)
+        made.append(clone)
+        self.wait("volume", clone, "available")
         self.admin.volumes.delete(clone)
         self.wait("volume", clone, "deleted")
         self.admin.volume_snapshots.delete(snap)
@@ -1025,6 +1043,12 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
         Each sample is printed and saved (ZOL_SOAK_SAMPLES) as it is
         taken, so a long soak can be watched and cut short.
         """
+        # each cycle holds two volumes and a snapshot at once: 8 at a time
+        # pass Cinder's default quotas (10 each; HTTP 413 for the rest)
+        project = self.admin.client.session.get_project_id()
+        self.admin.quotas.update(project, volumes=-1, snapshots=-1,
+                                 gigabytes=-1)
+        self.addCleanup(self.admin.quotas.delete, project)
         samples = [dict(self.sample(0), minutes=0.0)]
         errors = []
         started = [0]
