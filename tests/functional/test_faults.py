@@ -601,6 +601,9 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
     # ---- a. tgtd restarted under a writing initiator ----
 
     def test_a_tgtd_restart_while_writing(self):
+        # the first step: the pool may not have reported capacity yet (the
+        # CI run's first create went to error in 2 s, load average 20+)
+        self.wait_schedulable()
         vol = self.create()
         att, conn = self.attach(vol)
         iqn = conn["target_iqn"]
