@@ -489,7 +489,18 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('extend_volume %(id)s to %(size)sG',
                  {'id': volume.id, 'size': new_size})
         with self._host_errors(volume=volume):
-            self._zfs(volume).extend(volume.name, new_size * zfs.GiB)
+            try:
+                self._zfs(volume).extend(volume.name, new_size * zfs.GiB)
+            except errors.WouldShrink as exc:
+                have = -(-exc.have // zfs.GiB)
+                msg = (_('Cannot extend volume %(id)s to %(new)s GiB: its '
+                         'zvol already has %(have)s GiB (%(bytes)d bytes; '
+                         'an earlier extend was cut after ZFS grew it). '
+                         'Reset its state and extend it to %(have)s GiB.')
+                       % {'id': volume.id, 'new': new_size, 'have': have,
+                          'bytes': exc.have})
+                LOG.error(msg)
+                raise exception.VolumeBackendAPIException(data=msg)
             self.targets.resize_export(volume)
 
     def snapshot_revert_use_temp_snapshot(self):
@@ -1172,6 +1183,24 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """One ``target-create``: target, LUN 1, serial, CHAP (idempotent)."""
         with self._host_errors(volume=volume):
             return self.targets.create_export(volume)
+
+    def update_provider_info(self, volumes, snapshots):
+        """Name the volumes an extend left 'extending'; change nothing.
+
+        Cinder's start-up clean-up does not cover extends, so a volume
+        whose service died mid-extend stays 'extending'. Whether its extend
+        is dead only the operator knows (another service of a cluster may
+        be running it), so the driver says what to do and writes nothing.
+        """
+        for volume in volumes:
+            if volume.status == 'extending':
+                LOG.warning('volume %(id)s is "extending" at start-up. If no '
+                            'other service is extending it, its extend was '
+                            'cut: "cinder reset-state --state available '
+                            '%(id)s" (in-use if attached), then extend it '
+                            'again; a size the zvol already has is '
+                            'accepted.', {'id': volume.id})
+        return None, None
 
     def ensure_export(self, context, volume):
         """Free if the start-up ``target-restore`` found it; else re-create.

@@ -64,6 +64,15 @@ class DatasetHasDependents(ZolError):
     """Snapshots or clones depend on the dataset."""
 
 
+class WouldShrink(ZolError):
+    """The zvol is already larger than the size asked: never shrink it."""
+
+    def __init__(self, what, have, want):
+        self.have, self.want = have, want
+        super().__init__(what, 'volsize is %d bytes, more than the %d asked'
+                         % (have, want))
+
+
 class RollbackBlocked(ZolError):
     """Newer snapshots exist, so a rollback would destroy them."""
 

@@ -567,8 +567,18 @@ class ZFSHost(object):
         LOG.info('%s already exists for %s: resuming', name, want)
 
     def extend(self, name, size, blocksize=None):
-        """Grow volsize (aligned up to volblocksize when known)."""
-        self.set(name, {'volsize': align_up(int(size), blocksize)})
+        """Grow volsize (aligned up to volblocksize when known); two trips.
+
+        ``zfs set volsize`` also shrinks, cutting data off, and an extend
+        cut after ZFS grew the zvol leaves it larger than Cinder records:
+        a size it already has is done, a smaller one refused (WouldShrink).
+        """
+        want = align_up(int(size), blocksize)
+        have = self.get(name, ('volsize',))['volsize']
+        if have is not None and have > want:
+            raise errors.WouldShrink(self.full(name), have, want)
+        if have != want:
+            self.set(name, {'volsize': want})
 
     def local_props(self, name, props):
         """{prop: value} of the native props set locally on name."""

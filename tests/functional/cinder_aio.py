@@ -41,6 +41,7 @@ import unittest
 
 import fixtures
 from keystoneauth1.identity.v3 import password as ks_password
+from keystoneauth1 import service_token as ks_service_token
 from keystoneauth1 import session as ks_session
 
 from cinderclient import api_versions
@@ -85,11 +86,14 @@ def make_client(env, api_version=None, service_roles=None):
     'user:project' as the token and appends the project id to the
     endpoint, which is what Cinder's NoAuthMiddleware expects.
 
-    service_roles (e.g. ['service']): sent as X-Service-Roles, the header
-    keystonemiddleware sets for a request that carries a service token, as
-    Nova's do. Cinder then treats the caller as a service: it lets it
-    delete an attachment that is connected to a server without asking
-    Nova first (bug #2004555), which the AIO, having no Nova, could not.
+    service_roles (e.g. ['service']): the caller is a service, as Nova is.
+    Cinder then lets it delete an attachment that is connected to a server
+    without asking Nova first (bug #2004555), which the AIO, having no
+    Nova, could not. Without Keystone: sent as X-Service-Roles, the header
+    keystonemiddleware sets for a request that carries a service token.
+    With Keystone, keystonemiddleware drops that header, so the requests
+    carry a real service token (X-Service-Token) of the AIO's 'cinder'
+    user, who has the 'service' role.
     """
     if "OS_AUTH_URL" in env:
         auth = ks_password.Password(
@@ -98,6 +102,10 @@ def make_client(env, api_version=None, service_roles=None):
             project_name=env["OS_PROJECT_NAME"],
             user_domain_name=env["OS_USER_DOMAIN_NAME"],
             project_domain_name=env["OS_PROJECT_DOMAIN_NAME"])
+        if service_roles:
+            auth = ks_service_token.ServiceTokenAuthWrapper(
+                user_auth=auth, service_auth=_service_user_auth(env))
+            service_roles = None
     else:
         auth = noauth.CinderNoAuthPlugin(env["OS_USER_ID"],
                                          env["OS_PROJECT_ID"],
@@ -110,6 +118,16 @@ def make_client(env, api_version=None, service_roles=None):
         api_version=api_versions.APIVersion(
             api_version or env["OS_VOLUME_API_VERSION"]),
         session=sess)
+
+
+def _service_user_auth(env):
+    """The AIO's 'cinder' user in the 'service' project (run.json)."""
+    with open(os.path.join(env["ZOL_AIO_RUNDIR"], "run.json")) as f:
+        secret = json.load(f)["secrets"]["cinder"]
+    return ks_password.Password(
+        auth_url=env["OS_AUTH_URL"], username="cinder", password=secret,
+        project_name="service", user_domain_name="Default",
+        project_domain_name="Default")
 
 
 class CinderAIOFixture(fixtures.Fixture):

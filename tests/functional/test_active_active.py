@@ -61,7 +61,6 @@ alone (it starts its own VM and AIO)::
 import collections
 import concurrent.futures
 import contextlib
-import re
 import sys
 import threading
 import time
@@ -71,12 +70,11 @@ import testtools
 from testtools import content
 from testtools import matchers
 
-from tests.functional import cinder_aio
+from tests.functional import aio_checks
 from tests.functional import test_production_day as pd
 
 NOVA_API = "3.44"
 PREFIX = "aa-"                     # names of this class's volumes
-STATE_DIR = "/var/lib/cinder-zol/targets"
 # An attach whose service died never answers: the API gives up after
 # rpc_response_timeout (120 s in the AIO); 60 s is still ample for a
 # create_export under TCG while the batch runs.
@@ -86,18 +84,16 @@ DEFAULTS = {"rpc_response_timeout": 60, "backend_stats_polling_interval": 10}
 # The batch: chains of dependent operations, all chains in parallel.
 # Operations per chain: attach 9, clone 5, snaps 6, tree 6 -> 40 in all.
 MIX = ("attach", "attach", "clone", "clone", "snaps", "tree")
-FINAL_VOLUME = ("available", "in-use", "error")
-FINAL_SNAPSHOT = ("available", "error")
+FINAL_VOLUME = aio_checks.FINAL_VOLUME
 KILL_WAIT = 180            # s for a driver line naming the victim's object
-DRIVER_LINE = re.compile(r" INFO zol_driver\.(?:driver|tgt) \[[^\]]*\] "
-                         r"([a-z_]+) ([0-9a-f]{8}-[0-9a-f-]{27})")
+DRIVER_LINE = aio_checks.DRIVER_LINE
 
 
 def connector(initiator):
     return pd.connector(initiator, initiator.rsplit(":", 1)[-1])
 
 
-class ActiveActiveTest(testtools.TestCase):
+class ActiveActiveTest(aio_checks.HostRecordsMixin, testtools.TestCase):
     """Steps a-e of the module docstring, in name order, one VM, one AIO."""
 
     aio = None
@@ -173,29 +169,6 @@ class ActiveActiveTest(testtools.TestCase):
     def client(self):
         """A client of its own for each thread (an operator's version)."""
         return self.aio.client_for(self.aio.env["OS_VOLUME_API_VERSION"])
-
-    def wait(self, client, kind, obj_id, status, timeout=600):
-        """Bounded wait for a volume/snapshot status ('deleted': gone)."""
-        manager = (client.volumes if kind == "volume"
-                   else client.volume_snapshots)
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = manager.get(obj_id).status
-            except cinder_aio.cinder_exc.NotFound:
-                if status == "deleted":
-                    return
-                raise AssertionError("%s %s vanished while waiting for %s"
-                                     % (kind, obj_id, status))
-            if last == status:
-                return
-            if last.startswith("error") and last != status:
-                raise AssertionError("%s %s went to %s while waiting for %s"
-                                     % (kind, obj_id, last, status))
-            time.sleep(1)
-        raise AssertionError("%s %s still %s after %d s (wanted %s)"
-                             % (kind, obj_id, last, timeout, status))
 
     def create(self, c, size=1, **kw):
         self.count("create" if not kw else "create from " + "/".join(kw))
@@ -303,26 +276,7 @@ class ActiveActiveTest(testtools.TestCase):
         self.delete(c, child)
         self.delete(c, vol)
 
-    # ---- the ZFS host against the records ----
-
-    @staticmethod
-    def _state_files(host):
-        out = host.admin_ok("ls -A %s 2>/dev/null; true" % STATE_DIR)
-        return {n for n in out.split() if not n.startswith(".")}
-
-    def settle_host(self, timeout=300):
-        """Wait until no wrapper runs in the guest.
-
-        A killed service's last command may still be running there.
-        """
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            rc, out, _err = self.host.admin("pgrep -f zfswrapper")
-            if rc:
-                return
-            time.sleep(2)
-        self.fail("%s: wrapper still running after %d s: %s"
-                  % (self.step, timeout, out))
+    # ---- the ZFS host against the records (aio_checks) ----
 
     def records(self):
         vols = {v.id: v for v in self.admin.volumes.list()
@@ -330,76 +284,6 @@ class ActiveActiveTest(testtools.TestCase):
         snaps = {s.id: s for s in self.admin.volume_snapshots.list()
                  if s.volume_id in vols or
                  (s.name or "").startswith(PREFIX)}
-        return vols, snaps
-
-    def check_host_matches_records(self, what):
-        """Final states only, and the host holds exactly the records."""
-        self.settle_host()
-        vols, snaps = self.records()
-        for v in vols.values():
-            self.expect(v.status in FINAL_VOLUME and
-                        not v.status.endswith("ing"),
-                        "%s: volume %s is %s" % (what, v.id, v.status))
-        for s in snaps.values():
-            self.expect(s.status in FINAL_SNAPSHOT,
-                        "%s: snapshot %s is %s" % (what, s.id, s.status))
-        parent = self.host.parent + "/"
-        rows = [line.split("\t") for line in self.host.admin_ok(
-            "zfs list -H -o name,origin -r -t all " + self.host.parent
-        ).splitlines()]
-        rows = [(n, o) for n, o in rows if n not in self.datasets_before]
-        origins = {o for _n, o in rows if o != "-"}
-        by_id = re.compile(r"volume-([0-9a-f-]{36})$")
-        zvols = {}
-        for name, _origin in rows:
-            if "@" in name:
-                continue
-            child = name[len(parent):]
-            m = by_id.match(child)
-            if m:
-                zvols[m.group(1)] = name
-                self.expect(m.group(1) in vols, "%s: zvol %s has no volume "
-                            "record" % (what, name))
-            else:
-                dependent = any(o.startswith(name + "@") for o in origins)
-                self.expect(dependent, "%s: %s is owned by no record and no "
-                            "clone depends on it" % (what, name))
-        for v in vols.values():
-            if v.status in ("available", "in-use"):
-                self.expect(v.id in zvols, "%s: volume %s (%s) has no zvol"
-                            % (what, v.id, v.status))
-        snap_names = {}
-        for name, _origin in rows:
-            if "@" not in name:
-                continue
-            ds, snap = name.split("@", 1)
-            snap_names[name] = snap
-            if name in origins:
-                continue            # a clone depends on it: it must stay
-            m = re.match(r"snapshot-([0-9a-f-]{36})$", snap)
-            ok = m and m.group(1) in snaps and ds.endswith(
-                "volume-" + snaps[m.group(1)].volume_id)
-            m = re.match(r"zol-clone-volume-([0-9a-f-]{36})$", snap)
-            ok = ok or (m and m.group(1) in vols and ds.endswith(
-                "volume-%s" % vols[m.group(1)].source_volid))
-            self.expect(ok, "%s: snapshot %s is owned by no record"
-                        % (what, name))
-        for s in snaps.values():
-            if s.status == "available":
-                want = "%svolume-%s@snapshot-%s" % (parent, s.volume_id, s.id)
-                self.expect(want in snap_names, "%s: snapshot %s has no ZFS "
-                            "snapshot %s" % (what, s.id, want))
-        # targets and the wrapper's state files: exactly the in-use volumes
-        targets = set(pd.parse_targets(self.host.targets())) - \
-            self.targets_before
-        files = self._state_files(self.host) - self.files_before
-        in_use = {v.id for v in vols.values() if v.status == "in-use"}
-        target_ids = {m.group(1) for m in map(by_id.search, targets) if m}
-        self.expect(target_ids == in_use and len(targets) == len(in_use),
-                    "%s: tgtd serves %s, the in-use volumes are %s"
-                    % (what, sorted(targets), sorted(in_use)))
-        self.expect(files == targets, "%s: state files %s, tgtd targets %s"
-                    % (what, sorted(files), sorted(targets)))
         return vols, snaps
 
     # ---- the steps ----

@@ -235,6 +235,13 @@ class ZFSVolumesTestCase(testtools.TestCase):
         self.drv.extend_volume(vol, 2)
         self.assertEqual(str(2 * GiB), self.get(vol.name,
                                                 'volsize')['volsize'])
+        # an extend cut after ZFS grew the zvol, asked again (the
+        # operator's recovery) is done; a smaller size never shrinks it
+        self.drv.extend_volume(vol, 2)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.drv.extend_volume, vol, 1)
+        self.assertEqual(str(2 * GiB), self.get(vol.name,
+                                                'volsize')['volsize'])
         vol.size = 2        # as Cinder records it after the extend
 
         big = self.volume(size=3)

@@ -373,9 +373,48 @@ class SnapshotCloneTestCase(DriverTestCase):
 
     def test_extend(self):
         vol = self.volume(size=1)
+        self.ex.on('zfs get', out=getout('volsize', GiB))
         self.drv.extend_volume(vol, 5)
-        self.assertEqual(['zfs set volsize=%d %s/%s'
+        self.assertEqual(['zfs get -H -p -o property,value,source volsize '
+                          '%s/%s' % (P, vol.name),
+                          'zfs set volsize=%d %s/%s'
                           % (5 * GiB, P, vol.name)], self.ex.calls)
+
+    def test_extend_again_after_a_cut_extend(self):
+        # the operator's recovery of a volume an extend left 'extending'
+        # or 'error_extending' after ZFS grew it: the same extend again
+        vol = self.volume(size=1)
+        self.ex.on('zfs get', out=getout('volsize', 2 * GiB))
+        self.drv.targets.resize_export = mock.Mock()
+        self.drv.extend_volume(vol, 2)
+        self.assertFalse([c for c in self.ex.calls
+                          if c.startswith('zfs set')])
+        self.drv.targets.resize_export.assert_called_once_with(vol)
+
+    def test_startup_names_volumes_left_extending(self):
+        # Cinder's start-up clean-up does not cover extends: a volume
+        # whose service died mid-extend stays 'extending'. The driver only
+        # tells the operator (another service of a cluster may own it).
+        left = self.volume(size=1, status='extending')
+        fine = self.volume(size=1, status='available',
+                           id='0b2c6f5e-3d4a-4f0e-9a8b-1c2d3e4f5a6b')
+        log = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        self.assertEqual((None, None),
+                         self.drv.update_provider_info([left, fine], []))
+        self.assertIn(left.id, log.output)
+        self.assertIn('reset-state', log.output)
+        self.assertNotIn(fine.id, log.output)
+        self.assertEqual([], self.ex.calls, 'nothing sent to the host')
+
+    def test_extend_below_the_zvols_size_refused(self):
+        vol = self.volume(size=1)
+        self.ex.on('zfs get', out=getout('volsize', 3 * GiB))
+        exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                self.drv.extend_volume, vol, 2)
+        self.assertIn('3 GiB', str(exc))
+        self.assertIn('extend it to 3 GiB', str(exc))
+        self.assertFalse([c for c in self.ex.calls
+                          if c.startswith('zfs set')])
 
     def test_extend_tells_export_half(self):
         vol = self.volume(size=1)

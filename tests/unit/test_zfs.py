@@ -170,9 +170,28 @@ class CommandsTestCase(testtools.TestCase):
                           'tank/cinder/v'], self.ex.calls)
 
     def test_extend_aligns(self):
+        self.ex.on('zfs get', out=getout('volsize', 8192))
         self.host.extend('v', 10000, blocksize=8192)
-        self.assertEqual(['zfs set volsize=16384 tank/cinder/v'],
+        self.assertEqual(['zfs get -H -p -o property,value,source volsize '
+                          'tank/cinder/v',
+                          'zfs set volsize=16384 tank/cinder/v'],
                          self.ex.calls)
+
+    def test_extend_to_the_size_it_has_sets_nothing(self):
+        # an extend cut after ZFS grew the zvol, asked again: done
+        self.ex.on('zfs get', out=getout('volsize', 2048))
+        self.host.extend('v', 2048)
+        self.assertEqual(['zfs get -H -p -o property,value,source volsize '
+                          'tank/cinder/v'], self.ex.calls)
+
+    def test_extend_never_shrinks(self):
+        # zfs set volsize accepts a smaller size and cuts the data off
+        self.ex.on('zfs get', out=getout('volsize', 3 * 1024 ** 3))
+        exc = self.assertRaises(errors.WouldShrink, self.host.extend, 'v',
+                                2 * 1024 ** 3)
+        self.assertEqual(3 * 1024 ** 3, exc.have)
+        self.assertIn('3221225472', str(exc))
+        self.assertEqual(1, len(self.ex.calls))
 
     def test_rollback_blocked_names_snapshots(self):
         self.ex.on('rollback', err=NEWER % (P + '/v@a', P + '/v@b\n'
