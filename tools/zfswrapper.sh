@@ -9,7 +9,8 @@
 # words.  Nothing is ever evaluated: no eval, no sh -c, no word reaches a
 # shell again.  A refused command exits 126, one line "zfswrapper: refused:
 # <reason>" on stderr, nothing run.  The wrapper's own verbs (target-*,
-# zvol-read/-write, version) run in zfswrapper-helper.sh beside this file.
+# zvol-read/-write, the zvol-send/-recv streams, zvol-sum, version) run in
+# zfswrapper-helper.sh beside this file.
 # POSIX sh (dash): coreutils, util-linux (flock, logger), mawk.  Processes
 # cost time on a slow host, so the checks, the environment scrub and the
 # file log use shell builtins only.
@@ -55,7 +56,7 @@ CMD=$1
 SSH_FROM=$2
 shift 2
 
-VERSION=1.3.0
+VERSION=1.4.0
 MAX_COMMAND=4096
 MAX_WORD=128
 NL='
@@ -98,6 +99,12 @@ helper  target-restore                                   :
 helper  version                                          :
 helper  zvol-read                                        : volume
 helper  zvol-write                                       : volume
+helper  zvol-send                                        : snap
+helper  zvol-send       -i=snap!                         : snap~
+helper  zvol-send-resume                                 :
+helper  zvol-recv                                        : volume
+helper  zvol-recv-abort                                  : volume
+helper  zvol-sum                                         : volume
 '
 # The native properties "prop" allows (zol_driver/zfs.py's NATIVE_PROPS).
 NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias primarycache secondarycache copies refreservation reservation readonly snapdev '

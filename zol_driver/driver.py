@@ -66,6 +66,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 version); delete, export and image-copy edges of issue 14
         1.3.0 - the wrapper's grammar is one table; its own verbs run in
                 zfswrapper-helper.sh (same protocol)
+        1.4.0 - driver-assisted migration between backends of this driver
+                by ZFS send/receive (wrapper 1.4.0 stream verbs; an older
+                wrapper leaves the move to Cinder)
     """
 
     VERSION = version.RELEASE
