@@ -40,6 +40,7 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 
 PREFIX = 'ZFSonLinuxISCSIDriver'
+DRIVER_PATH = 'zol_driver.driver.ZFSonLinuxISCSIDriver'
 
 
 def location_info(conf, parent):
@@ -69,6 +70,10 @@ def backend_conf(section):
         return None
     conf = configuration.Configuration(cinder_driver.volume_opts,
                                        config_group=section)
+    # volume_driver is the volume manager's option (imported here only:
+    # the manager imports drivers, never the other way at load time)
+    from cinder.volume import manager as volume_manager
+    conf.append_config_values(volume_manager.volume_backend_opts)
     conf.append_config_values(options.zol_opts)
     conf.append_config_values(san.san_opts)
     return conf
@@ -100,7 +105,7 @@ def destination(host, own_conf, own_parent):
     if conf is None:
         return None, ('this cinder.conf has no section [%s]'
                       % where['section'])
-    if conf.safe_get('volume_driver') != own_conf.safe_get('volume_driver'):
+    if conf.safe_get('volume_driver') != DRIVER_PATH:
         return None, '[%s] is not this driver' % where['section']
     if (conf.san_ip, conf.san_ssh_port, conf.zol_parent_dataset) != (
             where['host'], where['port'], where['parent']):

@@ -37,12 +37,23 @@ from tests.functional import testbed
 MiB = test_cinder_e2e.MiB
 
 
-class MigrationTest(test_cinder_e2e.CinderEndToEndTest):
-    """One AIO with [zol] and [zol2]; one volume moved back and forth."""
+E2E = test_cinder_e2e.CinderEndToEndTest
+
+
+class MigrationTest(testtools.TestCase):
+    """One AIO with [zol] and [zol2]; volumes moved back and forth."""
+
+    # the end-to-end test's helpers (not its tests)
+    _attach_logs = E2E._attach_logs
+    _attached = E2E._attached
+    _write = E2E._write
+    _check = E2E._check
+    _delete_quietly = E2E._delete_quietly
+    _no_errors_left = E2E._no_errors_left
 
     @classmethod
     def setUpClass(cls):
-        testtools.TestCase.setUpClass()
+        super().setUpClass()
         cls.host = host = testbed.get_host()     # SkipTest when unavailable
         conf = test_cinder_e2e.backend_conf(host)
         cls.parent2 = host.env["ZOL_PARENT2"]
@@ -57,6 +68,11 @@ class MigrationTest(test_cinder_e2e.CinderEndToEndTest):
             vtype.set_keys({"volume_backend_name": name})
             cls.addClassCleanup(cls.client.volume_types.delete, vtype)
             cls.types[name] = vtype
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self._no_errors_left)
+        self.addOnException(self._attach_logs)
 
     # ---- helpers ----
 
