@@ -104,12 +104,20 @@ class MigrationTest(testtools.TestCase):
                           % (vol_id, timeout, vol.status, status, host))
             time.sleep(3)
 
-    def _new_volume(self, backend="zol"):
-        vol = self.client.volumes.create(
-            1, name="mig-" + uuid.uuid4().hex[:8],
-            volume_type=self.types[backend].id)
+    def _new_volume(self):
+        """(an untyped 1 GiB volume, its backend, the other backend).
+
+        A type naming a backend would pin the volume there: the scheduler
+        refuses to migrate it elsewhere.
+        """
+        vol = self.client.volumes.create(1, name="mig-" + uuid.uuid4().hex[:8])
         self.addCleanup(self._delete_quietly, vol.id)
-        return self.aio.wait_for_volume(vol.id, "available")
+        vol = self.aio.wait_for_volume(vol.id, "available")
+        here = getattr(vol, "os-vol-host-attr:host").rsplit("#", 1)[1]
+        return vol, here, {"zol": "zol2", "zol2": "zol"}[here]
+
+    def _parent(self, backend):
+        return {"zol": self.host.parent, "zol2": self.parent2}[backend]
 
     def _fill(self, vol):
         """64 MiB of random bytes at 0, 0xa5 at 512 MiB; their SHA-256.
@@ -117,12 +125,14 @@ class MigrationTest(testtools.TestCase):
         The random part is written on the host (a pattern would compress
         to nothing in a compressed stream), the 0xa5 MiB through iSCSI.
         """
-        dev = "/dev/zvol/%s/volume-%s" % (self.host.parent, vol.id)
+        parent = self._parent(getattr(vol, "os-vol-host-attr:host")
+                              .rsplit("#", 1)[1])
+        dev = "/dev/zvol/%s/volume-%s" % (parent, vol.id)
         self.host.admin_ok("dd if=/dev/urandom of=%s bs=1M count=64 "
                            "conv=fsync status=none" % dev, timeout=300)
         with self._attached(vol) as conn:
             self._write(conn, "0xa5", 512 * MiB, MiB)
-        return self._head_sum(self.host.parent, vol)
+        return self._head_sum(parent, vol)
 
     def _head_sum(self, parent, vol):
         return self.host.admin_ok(
@@ -141,59 +151,63 @@ class MigrationTest(testtools.TestCase):
     # ---- tests ----
 
     def test_1_migrate_and_retype_by_send_receive(self):
-        vol = self._new_volume("zol")
+        vol, here, there = self._new_volume()
         head = self._fill(vol)
         snaps_before = self._snapshots()
         mark = self.aio.log_size("cinder-volume")
         t0 = time.monotonic()
-        self.client.volumes.migrate_volume(vol, "aio@zol2#zol2", False,
-                                           False)
-        self._wait_migrated(vol.id, "zol2")
+        self.client.volumes.migrate_volume(vol, "aio@%s#%s" % (there, there),
+                                           False, False)
+        self._wait_migrated(vol.id, there)
         self.addDetail("migrate-seconds", content.text_content(
             "%.1f" % (time.monotonic() - t0)))
-        self.assertEqual([self.parent2], self._where(vol.id))
+        self.assertEqual([self._parent(there)], self._where(vol.id))
         self.assertIn("migrate_volume %s: %s/volume-%s -> %s/volume-%s"
-                      % (vol.id, self.host.parent, vol.id, self.parent2,
-                         vol.id), self._log_since(mark))
+                      % (vol.id, self._parent(here), vol.id,
+                         self._parent(there), vol.id),
+                      self._log_since(mark))
         # the zvol keeps its owner, and no transfer snapshot stays
         owner = self.host.admin_ok("zfs get -H -o value zol:cinder_id "
-                                   "%s/volume-%s" % (self.parent2, vol.id))
+                                   "%s/volume-%s" % (self._parent(there),
+                                                     vol.id))
         self.assertEqual(vol.id, owner.strip())
         self.assertEqual(snaps_before, self._snapshots())
-        self._verify(vol, self.parent2, head)
-        # retype back to [zol] with a migration: the same engine
+        self._verify(vol, self._parent(there), head)
+        # retype to the type of the first backend: a migration back, by
+        # the same engine
         mark = self.aio.log_size("cinder-volume")
-        self.client.volumes.retype(vol, self.types["zol"].id, "on-demand")
-        self._wait_migrated(vol.id, "zol")
-        self.assertEqual("mig-zol", self.client.volumes.get(vol.id)
+        self.client.volumes.retype(vol, self.types[here].id, "on-demand")
+        self._wait_migrated(vol.id, here)
+        self.assertEqual("mig-" + here, self.client.volumes.get(vol.id)
                          .volume_type)
-        self.assertEqual([self.host.parent], self._where(vol.id))
+        self.assertEqual([self._parent(here)], self._where(vol.id))
         self.assertIn("migrate_volume %s: " % vol.id, self._log_since(mark))
-        self._verify(vol, self.host.parent, head)
+        self._verify(vol, self._parent(here), head)
 
     def test_2_interrupted_stream_resumes_or_is_discarded(self):
-        vol = self._new_volume("zol")
+        vol, here, there = self._new_volume()
         head = self._fill(vol)
         # kill the receiving zfs once: the engine resumes from the token
         mark = self.aio.log_size("cinder-volume")
-        self.client.volumes.migrate_volume(vol, "aio@zol2#zol2", False,
-                                           False)
-        killed = self._kill_receive(vol.id, self.parent2, times=1)
-        self._wait_migrated(vol.id, "zol2")
+        self.client.volumes.migrate_volume(vol, "aio@%s#%s" % (there, there),
+                                           False, False)
+        killed = self._kill_receive(vol.id, self._parent(there), times=1)
+        self._wait_migrated(vol.id, there)
         self.addDetail("receive-killed", content.text_content(str(killed)))
         if killed:
             self.assertIn("resuming from the receive token",
                           self._log_since(mark))
-        self.assertEqual([self.parent2], self._where(vol.id))
-        self._verify(vol, self.parent2, head)
+        self.assertEqual([self._parent(there)], self._where(vol.id))
+        self._verify(vol, self._parent(there), head)
         # kill it twice on the way back: resumed once, then discarded; the
         # migration fails, the source is untouched, nothing partial stays
-        src = "%s/volume-%s" % (self.parent2, vol.id)
+        src = "%s/volume-%s" % (self._parent(there), vol.id)
         before = self.host.admin_ok("zfs get -H -p -o value guid,written,"
                                     "used %s" % src)
         mark = self.aio.log_size("cinder-volume")
-        self.client.volumes.migrate_volume(vol, "aio@zol#zol", False, False)
-        killed = self._kill_receive(vol.id, self.host.parent, times=2)
+        self.client.volumes.migrate_volume(vol, "aio@%s#%s" % (here, here),
+                                           False, False)
+        killed = self._kill_receive(vol.id, self._parent(here), times=2)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             v = self.client.volumes.get(vol.id)
@@ -206,13 +220,13 @@ class MigrationTest(testtools.TestCase):
                           "(%d kill(s)): too fast to interrupt here" % killed)
         self.assertEqual("error", v.migration_status)
         self.assertEqual("available", v.status)
-        self.assertEqual([self.parent2], self._where(vol.id))
+        self.assertEqual([self._parent(there)], self._where(vol.id))
         self.assertEqual(before, self.host.admin_ok(
             "zfs get -H -p -o value guid,written,used %s" % src))
         self.assertEqual([], [s for s in self._snapshots()
                               if "zol-migrate-" in s])
         self.assertIn("stream failed", self._log_since(mark))
-        self._verify(vol, self.parent2, head)
+        self._verify(vol, self._parent(there), head)
 
     def _kill_receive(self, vol_id, parent, times, timeout=300):
         """Kill the host's ``zfs receive`` into PARENT/volume-<id>.
