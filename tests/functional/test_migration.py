@@ -37,19 +37,17 @@ from tests.functional import testbed
 MiB = test_cinder_e2e.MiB
 
 
-E2E = test_cinder_e2e.CinderEndToEndTest
-
-
 class MigrationTest(testtools.TestCase):
     """One AIO with [zol] and [zol2]; volumes moved back and forth."""
 
-    # the end-to-end test's helpers (not its tests)
-    _attach_logs = E2E._attach_logs
-    _attached = E2E._attached
-    _write = E2E._write
-    _check = E2E._check
-    _delete_quietly = E2E._delete_quietly
-    _no_errors_left = E2E._no_errors_left
+    # the end-to-end test's helpers, not its tests (no module-level name
+    # for its class here, or the loader would run those too)
+    _attach_logs = test_cinder_e2e.CinderEndToEndTest._attach_logs
+    _attached = test_cinder_e2e.CinderEndToEndTest._attached
+    _write = test_cinder_e2e.CinderEndToEndTest._write
+    _check = test_cinder_e2e.CinderEndToEndTest._check
+    _delete_quietly = test_cinder_e2e.CinderEndToEndTest._delete_quietly
+    _no_errors_left = test_cinder_e2e.CinderEndToEndTest._no_errors_left
 
     @classmethod
     def setUpClass(cls):
