@@ -982,7 +982,7 @@ zvol_send_resume() {
     done
     IFS=' '
     [ "$_n" = 1 ] || refuse "$VERB: the token names no single snapshot"
-    case $_to in *[!A-Za-z0-9_.:/@-]*) _to=? ;; esac
+    case $_to in *[!A-Za-z0-9_.:/@-]*) _to='?' ;; esac
     ds_kind "$_to" && [ "$DS_KIND" = snap ] ||
         refuse "$VERB: $(printable "$_to") is not PARENT/VOL@SNAP of a configured parent"
     exec "$C_ZFS" send -t "$TOKEN" 9>&-
@@ -1019,12 +1019,13 @@ zvol_recv_abort() {
     exec "$C_ZFS" receive -A "$1" 9>&-
 }
 
-# zvol_sum PARENT/VOL: the SHA-256 of the whole device, read on the host,
-# so that two zvols compare without their bytes crossing the network.
+# zvol_sum PARENT/VOL: the BLAKE2b-512 of the whole device, read on the
+# host, so that two zvols compare without their bytes crossing the network
+# (b2sum: ~2.5x faster than sha256sum on a CPU without SHA instructions).
 zvol_sum() {
     _dev=$C_ZVOL_ROOT/$1
     wait_dev "$_dev" || fail "$_dev is missing (waited $C_ZVOL_WAIT s)"
-    _out=$(sha256sum <"$_dev" 9>&-) || fail "cannot read $_dev"
+    _out=$(b2sum <"$_dev" 9>&-) || fail "cannot read $_dev"
     printf '%s\n' "${_out%% *}"
 }
 

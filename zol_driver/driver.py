@@ -964,7 +964,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         if props.get('refreservation') not in (None, 'none'):
             props['refreservation'] = 'auto'
         props.update(self._owner_props(volume))
-        stats = transfer.ZvolTransfer(self.zfs, dst).run(volume.name)
+        stats = transfer.ZvolTransfer(
+            self.zfs, dst,
+            verify=self.configuration.zol_migration_verify).run(volume.name)
         try:
             dst.set(volume.name, props)
         except Exception:

@@ -23,7 +23,7 @@ host ever connects to another or holds a key of another
 
 What it guarantees: the source is never changed except for the engine's
 own transfer snapshot, which is gone at the end whatever happens; the
-destination is either a complete, verified zvol (size, and a SHA-256 read
+destination is either a complete, verified zvol (size, and a BLAKE2b read
 on each host, equal) or not there at all. A stream cut off midway is
 resumed once from the receiving side's resume token; if that fails too,
 the partial receive is discarded.
@@ -267,7 +267,7 @@ class ZvolTransfer(object):
     # ------------------------------------------------------------ verify
 
     def _verify(self, name, dst_name, where):
-        """Sizes equal, source unchanged since the snapshot, SHA-256 equal.
+        """Sizes equal, source unchanged since the snapshot, BLAKE2b equal.
 
         Each host reads its own zvol (``zvol-sum``): no data crosses the
         network again. ``written`` = 0 proves the source zvol still holds
@@ -303,6 +303,6 @@ class ZvolTransfer(object):
             if not isinstance(sums[side], str):
                 raise VerifyError(where, 'cannot read back the %s: %s'
                                   % (side, sums[side]))
-        if sums['src'] != sums['dst'] or len(sums['src']) != 64:
-            raise VerifyError(where, 'SHA-256 differs: source %s, '
+        if sums['src'] != sums['dst'] or len(sums['src']) != 128:
+            raise VerifyError(where, 'BLAKE2b differs: source %s, '
                               'destination %s' % (sums['src'], sums['dst']))

@@ -192,7 +192,7 @@ class TestWrapperThroughSSHD(testtools.TestCase):
         with open(path, 'r+b') as f:
             f.write(b'z' * 4096)
         with open(path, 'rb') as f:
-            want = hashlib.sha256(f.read()).hexdigest()
+            want = hashlib.blake2b(f.read()).hexdigest()
         rc, out, err = self.ssh('zvol-sum tank/cinder/sum')
         self.assertEqual((0, want.encode() + b'\n'), (rc, out), err)
 

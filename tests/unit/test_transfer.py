@@ -28,8 +28,8 @@ from zol_driver import errors
 from zol_driver import transfer
 from zol_driver import zfs
 
-SUM_A = 'a' * 64
-SUM_B = 'b' * 64
+SUM_A = 'a' * 128
+SUM_B = 'b' * 128
 TOKEN = '1-abc-de-789c0011'
 
 
@@ -221,7 +221,7 @@ class TransferTestCase(testtools.TestCase):
     def test_checksum_mismatch_destroys_the_destination(self):
         self.healthy(dst_sum=SUM_B)
         exc = self.assertRaises(transfer.VerifyError, self.run_transfer)
-        self.assertIn('SHA-256 differs', str(exc))
+        self.assertIn('BLAKE2b differs', str(exc))
         self.assertIn('zfs destroy -r tank/cinder2/volume-1',
                       self.dst_ex.calls)
         self.assertSourceUntouched(self.snapshot_made())

@@ -1833,12 +1833,12 @@ class TestZfsStreams(WrapperTestCase):
         self.assertIn('cannot decode', err)
         self.assertEqual(1, len(self.w.calls()))
 
-    def test_sum_is_the_sha256_of_the_device(self):
+    def test_sum_is_the_blake2b_of_the_device(self):
         path = self.w.zvol('v', 3 << 20)
         with open(path, 'r+b') as f:
             f.write(b'data' * 1000)
         with open(path, 'rb') as f:
-            want = hashlib.sha256(f.read()).hexdigest()
+            want = hashlib.blake2b(f.read()).hexdigest()
         self.assertEqual(want + '\n', self.run_ok('zvol-sum tank/cinder/v'))
 
     def test_sum_of_a_missing_zvol_fails(self):
