@@ -161,7 +161,7 @@ class MigrationTest(testtools.TestCase):
             self._check(conn, "0x00", 600 * MiB, MiB)
 
     def _log_since(self, offset):
-        return self.aio.log_since("cinder-volume", offset)
+        return "\n".join(self.aio.log_since("cinder-volume", offset))
 
     # ---- tests ----
 
