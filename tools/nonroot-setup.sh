@@ -36,6 +36,8 @@ ZFS_PERMS=create,destroy,mount,snapshot,clone,promote,rename,rollback
 ZFS_PERMS=$ZFS_PERMS,userprop,volsize,volblocksize,compression,checksum
 ZFS_PERMS=$ZFS_PERMS,dedup,sync,logbias,primarycache,secondarycache,copies
 ZFS_PERMS=$ZFS_PERMS,refreservation,reservation,readonly,snapdev
+# The stream verbs of wrapper 1.4.0 (migration): zfs send and receive.
+ZFS_PERMS=$ZFS_PERMS,send,receive
 
 die() {
     printf 'nonroot-setup: %s\n' "$*" >&2

@@ -9,7 +9,8 @@
 # words.  Nothing is ever evaluated: no eval, no sh -c, no word reaches a
 # shell again.  A refused command exits 126, one line "zfswrapper: refused:
 # <reason>" on stderr, nothing run.  The wrapper's own verbs (target-*,
-# zvol-read/-write[-extents], version) run in zfswrapper-helper.sh beside this file.
+# zvol-read/-write[-extents], the zvol-send/-recv streams, zvol-sum,
+# version) run in zfswrapper-helper.sh beside this file.
 # POSIX sh (dash): coreutils, util-linux (flock, logger), mawk.  Processes
 # cost time on a slow host, so the checks, the environment scrub and the
 # file log use shell builtins only.
@@ -100,6 +101,12 @@ helper  zvol-read                                        : volume
 helper  zvol-write                                       : volume
 helper  zvol-read-extents                                : volume
 helper  zvol-write-extents                               : volume
+helper  zvol-send                                        : snap
+helper  zvol-send       -i=snap!                         : snap~
+helper  zvol-send-resume                                 :
+helper  zvol-recv                                        : volume
+helper  zvol-recv-abort                                  : volume
+helper  zvol-sum                                         : volume
 '
 # The native properties "prop" allows (zol_driver/zfs.py's NATIVE_PROPS).
 NATIVE_PROPS=' volsize volblocksize compression checksum dedup sync logbias primarycache secondarycache copies refreservation reservation readonly snapdev '

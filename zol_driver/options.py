@@ -126,6 +126,15 @@ zol_opts = [
                help='Attempts to destroy a zvol that ZFS reports busy '
                     '(opened by tgtd or udev) before giving up with an '
                     'error (default 5). The n-th retry waits n seconds.'),
+    cfg.BoolOpt('zol_migration_verify',
+                default=True,
+                help='Before a migration to another backend of this driver '
+                     'deletes the source, compare a BLAKE2b checksum of the '
+                     'whole zvol read on each ZFS host (zvol-sum; the two '
+                     'reads run at once). Size and an unchanged source are '
+                     'checked either way, and ZFS checks every record of the '
+                     'stream on receive. It costs one full read of the '
+                     'volume on each host (holes included).'),
 ]
 
 

@@ -442,12 +442,17 @@ class SSHExecutor(object):
                             True, _Budget(None, self._now), stdout=out)
         return _text(out), err
 
-    def stream_from(self, argv, fileobj, check_exit_code=True):
+    def stream_from(self, argv, fileobj, check_exit_code=True,
+                    process_input=None):
         """Write the command's stdout to ``fileobj`` (inactivity timeout).
 
         Runs on a stream slot and transport, never on the control pool.
+        ``process_input`` (a few bytes, e.g. a resume token) goes to stdin.
         """
-        err = self._execute(self._streams, join_argv(argv), [],
+        if isinstance(process_input, str):
+            process_input = process_input.encode('utf-8')
+        feed = [process_input] if process_input else []
+        err = self._execute(self._streams, join_argv(argv), feed,
                             fileobj.write, check_exit_code,
                             self.command_timeout, True,
                             _Budget(None, self._now))

@@ -29,7 +29,10 @@ import re
 # must all equal this (tests/unit/test_version.py).
 RELEASE = '1.4.0'
 
-# (1.3.0 changed the wrapper's shape, not its protocol: 1.2.0 still works.)
+# (1.4.0 adds the zvol-send/-recv/-sum verbs, which only migration uses:
+# it asks for them itself (STREAM_WRAPPER) and otherwise leaves the move
+# to Cinder; 1.3.0 changed the wrapper's shape, not its protocol: 1.2.0
+# still works.)
 # 1.2.0: bounded waits behind the driver's 25 s export budget, restore that
 # fails closed on a malformed state file; 1.1.0: target-deny closes the
 # denied initiator's sessions.
@@ -43,6 +46,10 @@ EXTENTS_WRAPPER = (1, 4, 0)
 UNMAP_TGT = (1, 0, 90)
 
 _TGT_LINE = re.compile(r'^tgtadm (\d+)\.(\d+)\.(\d+)\S*\s*$', re.M)
+
+# The first wrapper with the ZFS stream verbs (driver-assisted migration).
+STREAM_WRAPPER = (1, 4, 0)
+
 _WRAPPER_LINE = re.compile(r'^zfswrapper (\d+)\.(\d+)\.(\d+)\s*$', re.M)
 
 

@@ -73,6 +73,7 @@ GiB = 1024 ** 3
 HIDDEN_PREFIX = 'zol-deleted-'
 CLONE_SNAP_PREFIX = 'zol-clone-'
 REVERT_PREFIX = 'zol-revert-'
+MIGRATE_SNAP_PREFIX = 'zol-migrate-'     # transfer.py's own snapshot
 
 PROP_OWNER = 'zol:cinder_id'
 PROP_MANAGED = 'zol:managed'
@@ -187,7 +188,7 @@ def is_internal(child):
 
 
 def is_temporary_snapshot(snap):
-    return snap.startswith(CLONE_SNAP_PREFIX)
+    return snap.startswith((CLONE_SNAP_PREFIX, MIGRATE_SNAP_PREFIX))
 
 
 def blocking_snapshots(detail):

@@ -66,6 +66,10 @@ class TempestVolumeTest(testtools.TestCase):
         conf2 = dict(conf, zol_parent_dataset=host.env["ZOL_PARENT2"])
         for c in (conf, conf2):
             c["zol_export_timeout"] = 120
+            # retype with migration moves empty 1 GiB volumes: the
+            # checksum read of each whole zvol would cost ~2.5 min per
+            # move under emulation (test_transfer proves that read)
+            c["zol_migration_verify"] = "false"
         cls.aio = cinder_aio.CinderAIOFixture(conf, glance=True,
                                               backend2=conf2)
         cls.aio.setUp()                        # SkipTest when unavailable

@@ -22,6 +22,7 @@ record what the wrapper ran (the fake tgtadm of the unit tests stands in
 for tgtd).
 """
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -59,6 +60,13 @@ HOSTILE = [
     'zvol-write tank/cinder/../../../dev/sda',
     'zvol-write-extents /dev/sda', 'zvol-read-extents tank/cinder/v@s',
     'zvol-write-extents tank/cinder/zol-deleted-volume-1',
+    # ZFS streams (issue 19)
+    'zvol-send tank/other/v@s', 'zvol-send -R tank/cinder/v@s',
+    'zvol-send -i tank/cinder/v@a tank/cinder/w@b',
+    'zvol-send-resume 1-abc-de', 'zvol-recv -F tank/cinder/v',
+    'zvol-recv -o mountpoint=/etc tank/cinder/v', 'zvol-recv tank/other/v',
+    'zvol-recv tank/cinder/v@s', 'zfs receive tank/cinder/v',
+    'zfs send tank/cinder/v@s', 'zvol-sum /dev/sda',
 ]
 
 
@@ -204,6 +212,23 @@ class TestWrapperThroughSSHD(testtools.TestCase):
         self.assertIn('beyond the volume', err)
         with open(path, 'rb') as f:
             self.assertEqual(b'\0', f.read()[-1:])
+
+    def test_resume_token_on_stdin_is_judged_through_ssh(self):
+        for token in (b'tank/cinder/v@s\n', b'1-abc;id\n', b''):
+            rc, out, err = self.ssh('zvol-send-resume', token)
+            self.assertEqual((126, b''), (rc, out), err)
+            self.assertIn('zfswrapper: refused: zvol-send-resume', err)
+        self.assertEqual([], self.w.calls())
+
+    def test_zvol_sum_through_ssh(self):
+        path = self.w.zvol('sum', 2 << 20)
+        os.chown(path, self.uid, -1)
+        with open(path, 'r+b') as f:
+            f.write(b'z' * 4096)
+        with open(path, 'rb') as f:
+            want = hashlib.blake2b(f.read()).hexdigest()
+        rc, out, err = self.ssh('zvol-sum tank/cinder/sum')
+        self.assertEqual((0, want.encode() + b'\n'), (rc, out), err)
 
     def test_driver_executor_through_the_wrapper(self):
         ex = ssh.SSHExecutor('127.0.0.1', self.server.port, self.server.user,

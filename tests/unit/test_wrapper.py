@@ -24,6 +24,7 @@ file and prints ``--op show`` the way tgtd 1.0.85 does.
 
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -558,6 +559,43 @@ HOSTILE = [
     'zvol-write-extents tank/cinder/zol-deleted-volume-1',
     'zvol-read-extents tank/cinder/zol-revert-volume-1',
     'zvol-write-extents -o x tank/cinder/v', 'zvol-extents tank/cinder/v',
+    # ZFS streams (issue 19): one snapshot of a zvol under a parent out,
+    # a new zvol under a parent in; no other send/receive form
+    'zvol-send tank/cinder/v', 'zvol-send tank/cinder', 'zvol-send tank@s',
+    'zvol-send tank/other/v@s', 'zvol-send tank/cinder/v@s tank/cinder/w@s',
+    'zvol-send -R tank/cinder/v@s', 'zvol-send -p tank/cinder/v@s',
+    'zvol-send -w tank/cinder/v@s', 'zvol-send -t 1-abc-de-789c',
+    'zvol-send -b tank/cinder/v@s', 'zvol-send -S tank/cinder/v@s',
+    'zvol-send -I tank/cinder/v@a tank/cinder/v@b',
+    'zvol-send -i tank/cinder/v@a tank/cinder/w@b',
+    'zvol-send -i tank/cinder/v@a tank2/cinder/sub/v@b',
+    'zvol-send -i tank/other/v@a tank/other/v@b',
+    'zvol-send -i tank/cinder/v tank/cinder/v@b',
+    'zvol-send -i tank/cinder/v#bm tank/cinder/v@b',
+    'zvol-send -i tank/cinder/v@a', 'zvol-send -i',
+    'zvol-send tank/cinder/v@s -i tank/cinder/v@a',
+    'zvol-send -n -v -t 1-abc', 'zvol-send-resume 1-abc-de-789c',
+    'zvol-send-resume tank/cinder/v@s',
+    'zvol-recv', 'zvol-recv tank/cinder', 'zvol-recv tank/other/v',
+    'zvol-recv tank', 'zvol-recv tank/cinder/v@s',
+    'zvol-recv -F tank/cinder/v', 'zvol-recv -s tank/cinder/v',
+    'zvol-recv -o mountpoint=/etc tank/cinder/v',
+    'zvol-recv -o mountpoint=/ tank/cinder/v',
+    'zvol-recv -x mountpoint tank/cinder/v',
+    'zvol-recv -o canmount=on tank/cinder/v',
+    'zvol-recv -d tank/cinder', 'zvol-recv -e tank/cinder',
+    'zvol-recv tank/cinder/v tank/cinder/w',
+    'zvol-recv tank/cinder/zol-deleted-volume-1',
+    'zvol-recv tank/cinder/zol-revert-volume-1',
+    'zvol-recv tank/cinder/../../etc', 'zvol-recv tank/cinder/v/child',
+    'zvol-recv-abort', 'zvol-recv-abort tank/cinder',
+    'zvol-recv-abort tank/other/v', 'zvol-recv-abort tank/cinder/v@s',
+    'zvol-recv-abort tank/cinder/zol-deleted-volume-1',
+    'zvol-sum', 'zvol-sum /dev/sda', 'zvol-sum tank/cinder',
+    'zvol-sum tank/other/v', 'zvol-sum tank/cinder/v@s',
+    'zvol-sum tank/cinder/v tank/cinder/w',
+    'zfs send tank/cinder/v@s', 'zfs receive tank/cinder/v',
+    'zfs recv -s tank/cinder/v', 'zfs receive -A tank/cinder/v',
     # the grammar table's own notation is no part of a command (issue 24)
     'helper target-list', 'helper', 'zfs helper', 'tgtadm helper',
     'zfs create -V=1 tank/cinder/x', 'zfs create -V=size 1 tank/cinder/x',
@@ -1808,3 +1846,184 @@ class TestRefusalCode(testtools.TestCase):
                        r'\bbash\b', r'\$RANDOM', r'\[\[', r'\blocal\b',
                        r'\bsource\b', r'^\s*\. '):
             self.assertIsNone(re.search(banned, code, re.M), banned)
+
+
+# A zfs stand-in for the stream verbs: records argv, answers per form.
+STREAM_ZFS = r'''#!/usr/bin/python3
+import os, sys
+D = %(dir)r
+a = sys.argv[1:]
+with open(os.path.join(D, 'calls'), 'a') as f:
+    f.write('\x1f'.join(['zfs'] + a) + '\n')
+
+
+def state(name, default=None):
+    path = os.path.join(D, 'st.' + name.replace('/', '_'))
+    if not os.path.exists(path):
+        return default
+    with open(path) as f:
+        return f.read()
+
+
+if a[:2] == ['send', '-nvt']:
+    sys.stdout.write(state('decode', ''))
+    sys.exit(int(state('decode_rc', '0')))
+if a[0] == 'send':
+    sys.stdout.write('STREAM ' + ' '.join(a[1:]))
+    sys.exit(0)
+if a[0] == 'get':
+    value = state(a[-2] + '.' + a[-1])
+    if value is None:
+        sys.stderr.write("cannot open '%%s': dataset does not exist\n"
+                         %% a[-1])
+        sys.exit(1)
+    print(value)
+    sys.exit(0)
+if a[0] == 'receive' and '-A' not in a:
+    with open(os.path.join(D, 'received'), 'wb') as f:
+        f.write(sys.stdin.buffer.read())
+sys.exit(int(state('rc', '0')))
+'''
+
+TOKEN = '1-fbb530659-f8-789c636064000310a500c4ec50360710e72765'
+DECODED = ('resume token contents:\nnvlist version: 0\n\tobject = 0x1\n'
+           '\toffset = 0x2be000\n\tbytes = 0x2daf70\n'
+           '\ttoguid = 0x4f8ba53f7fce3203\n\ttoname = %s\n\tembedok = 1\n'
+           '\tcompressok = 1\nfull send of %s estimated size is 5.40M\n'
+           'total estimated size is 5.40M\n')
+
+
+class TestZfsStreams(WrapperTestCase):
+    """The stream verbs of issue 19 run exactly the forms they document."""
+
+    def setUp(self):
+        super().setUp()
+        _write(os.path.join(self.w.bin, 'zfs'),
+               STREAM_ZFS % {'dir': self.w.dir})
+
+    def state(self, name, value):
+        _write(os.path.join(self.w.dir, 'st.' + name.replace('/', '_')),
+               value, 0o644)
+
+    def run_ok(self, command, stdin=b''):
+        self.w.reset_calls()
+        rc, out, err = self.w.run(command, stdin)
+        self.assertEqual(0, rc, '%r: %s' % (command, err))
+        return out
+
+    def test_send_full_and_incremental(self):
+        out = self.run_ok('zvol-send tank/cinder/v@s')
+        self.assertEqual('STREAM -L -e -c tank/cinder/v@s', out)
+        self.assertEqual([['zfs', 'send', '-L', '-e', '-c',
+                           'tank/cinder/v@s']], self.w.calls())
+        self.run_ok('zvol-send -i tank2/cinder/sub/v@a tank2/cinder/sub/v@b')
+        self.assertEqual([['zfs', 'send', '-L', '-e', '-c', '-i',
+                           'tank2/cinder/sub/v@a', 'tank2/cinder/sub/v@b']],
+                         self.w.calls())
+
+    def test_receive_into_a_new_zvol(self):
+        self.state('type.tank/cinder/v', 'volume')
+        self.run_ok('zvol-recv tank/cinder/v', stdin=b'stream bytes')
+        calls = self.w.calls()
+        self.assertEqual(['zfs', 'receive', '-s', '-u', '-x', 'mountpoint',
+                          '-x', 'sharenfs', '-x', 'sharesmb',
+                          'tank/cinder/v'], calls[1])
+        with open(os.path.join(self.w.dir, 'received'), 'rb') as f:
+            self.assertEqual(b'stream bytes', f.read())
+
+    def test_receive_over_an_existing_zvol_fails_before_zfs(self):
+        self.state('receive_resume_token.tank/cinder/v', '-')
+        rc, _out, err = self.w.run('zvol-recv tank/cinder/v', b'x')
+        self.assertEqual(1, rc)
+        self.assertIn('tank/cinder/v exists', err)
+        self.assertNotIn('receive', [c[1] for c in self.w.calls()])
+
+    def test_receive_resumes_a_partial_receive(self):
+        self.state('receive_resume_token.tank/cinder/v', TOKEN)
+        self.state('type.tank/cinder/v', 'volume')
+        self.run_ok('zvol-recv tank/cinder/v', stdin=b'rest')
+        self.assertEqual('receive', self.w.calls()[1][1])
+
+    def test_a_stream_that_is_no_zvol_is_destroyed(self):
+        self.state('type.tank/cinder/v', 'filesystem')
+        rc, _out, err = self.w.run('zvol-recv tank/cinder/v', b'fs')
+        self.assertEqual(1, rc)
+        self.assertIn('not a zvol', err)
+        self.assertEqual(['zfs', 'destroy', '-r', 'tank/cinder/v'],
+                         self.w.calls()[-1])
+
+    def test_a_failed_receive_passes_its_exit_code(self):
+        self.state('rc', '1')
+        rc, _out, _err = self.w.run('zvol-recv tank/cinder/v', b'cut')
+        self.assertEqual(1, rc)
+        self.assertNotIn('destroy', [c[1] for c in self.w.calls()])
+
+    def test_abort(self):
+        self.run_ok('zvol-recv-abort tank/cinder/v')
+        self.assertEqual([['zfs', 'receive', '-A', 'tank/cinder/v']],
+                         self.w.calls())
+
+    def test_resume_sends_a_token_naming_a_snapshot_under_a_parent(self):
+        self.state('decode', DECODED % (('tank/cinder/v@s',) * 2))
+        out = self.run_ok('zvol-send-resume', stdin=TOKEN.encode() + b'\n')
+        self.assertEqual('STREAM -t ' + TOKEN, out)
+        self.assertEqual([['zfs', 'send', '-nvt', TOKEN],
+                          ['zfs', 'send', '-t', TOKEN]], self.w.calls())
+
+    def assertResumeRefused(self, token, decoded=None, decoded_call=True):
+        if decoded is not None:
+            self.state('decode', decoded)
+        self.w.reset_calls()
+        rc, out, err = self.w.run('zvol-send-resume', token)
+        self.assertEqual(126, rc, err)
+        self.assertEqual('', out)
+        self.assertIn('zfswrapper: refused: zvol-send-resume', err)
+        sends = [c for c in self.w.calls() if c[2:3] != ['-nvt']]
+        self.assertEqual([], sends, 'sent data for %r' % token)
+        self.assertEqual(decoded_call, bool(self.w.calls()))
+        return err
+
+    def test_resume_refuses_hostile_tokens(self):
+        for token in (b'', b'\n', b'tank/cinder/v@s', b'-t ' + TOKEN.encode(),
+                      TOKEN.encode() + b' -R', TOKEN.encode() + b';id',
+                      TOKEN.upper().encode(), b'1-' + b'a' * 1100,
+                      b'1-ab\x00cd'):
+            self.assertResumeRefused(token, decoded_call=False)
+
+    def test_resume_refuses_a_token_of_another_dataset(self):
+        for toname in ('tank/other/v@s', 'tank/cinder/v', 'tank/cinder',
+                       'tank/cinder/../x@s', 'tank/cinder/v@s x',
+                       'tank/cinder/v#bm'):
+            err = self.assertResumeRefused(
+                TOKEN.encode(), DECODED % (toname, toname))
+            self.assertIn('configured parent', err)
+
+    def test_resume_refuses_tokens_with_other_keys_or_two_names(self):
+        base = DECODED % (('tank/cinder/v@s',) * 2)
+        for extra in ('\trawok = 1\n', '\tsavedok = 1\n',
+                      '\tredact_snaps = 0x1\n',
+                      '\ttoname = tank/other/v@s\n'):
+            self.assertResumeRefused(TOKEN.encode(),
+                                     base.replace('\tembedok', extra +
+                                                  '\tembedok'))
+
+    def test_resume_of_a_token_zfs_cannot_decode_fails(self):
+        self.state('decode', 'cannot resume send: invalid token\n')
+        self.state('decode_rc', '1')
+        rc, _out, err = self.w.run('zvol-send-resume', TOKEN.encode())
+        self.assertEqual(1, rc)
+        self.assertIn('cannot decode', err)
+        self.assertEqual(1, len(self.w.calls()))
+
+    def test_sum_is_the_blake2b_of_the_device(self):
+        path = self.w.zvol('v', 3 << 20)
+        with open(path, 'r+b') as f:
+            f.write(b'data' * 1000)
+        with open(path, 'rb') as f:
+            want = hashlib.blake2b(f.read()).hexdigest()
+        self.assertEqual(want + '\n', self.run_ok('zvol-sum tank/cinder/v'))
+
+    def test_sum_of_a_missing_zvol_fails(self):
+        rc, _out, err = self.w.run('zvol-sum tank/cinder/nothing')
+        self.assertEqual(1, rc)
+        self.assertIn('missing', err)
