@@ -1097,6 +1097,8 @@ zvol_read_extents() {
     [ -x "$C_PERL" ] ||
         fail "zvol-read-extents needs perl ($C_PERL is missing)"
     exec "$C_PERL" -e "$EXTENTS_PL" -- "$1" 9>&-
+}
+
 # ---------------------------------------------------------------- streams
 # zfs send and receive, in the only forms the key may use (the wrapper
 # judged the words: every dataset is under a configured parent).
