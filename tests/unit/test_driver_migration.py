@@ -95,6 +95,12 @@ class DestinationTestCase(DriverTestCase):
         self.assertEqual('/k2', dest.conf.san_private_key)
         self.assertEqual('root', dest.conf.san_login)
 
+    def test_a_section_with_several_parents_is_a_destination(self):
+        self.conf_file(parent='tank/cinder, tank/cinder2')
+        dest, why = self.destination()
+        self.assertIsNone(why)
+        self.assertEqual('tank/cinder2', dest.parent)
+
     def test_no_section_here(self):
         dest, why = self.destination()
         self.assertIsNone(dest)

@@ -27,6 +27,7 @@ from tests.unit.fakes import listing
 from tests.unit.fakes import space_row
 from tests.unit.fakes import verbs
 from zol_driver import driver
+from zol_driver import migration
 from zol_driver import validation
 from zol_driver import zfs
 
@@ -143,8 +144,8 @@ class PoolsTestCase(DriverTestCase):
                           pools[P2]['free_capacity_gb'],
                           pools[P2]['provisioned_capacity_gb'],
                           pools[P2]['total_volumes']))
-        self.assertEqual('ZFSonLinuxISCSIDriver:192.0.2.10:' + P2,
-                         pools[P2]['location_info'])
+        where = migration.parse_location(pools[P2]['location_info'])
+        self.assertEqual((P2, '192.0.2.10'), (where['parent'], where['host']))
         self.assertEqual('up', pools[P2]['backend_state'])
 
     def test_stats_a_parent_that_fails_is_down_alone(self):
