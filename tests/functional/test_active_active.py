@@ -109,6 +109,12 @@ class ActiveActiveTest(aio_checks.HostRecordsMixin, testtools.TestCase):
         cls.did = collections.defaultdict(collections.Counter)
         cls.ops_lock = threading.Lock()
         cls.addClassCleanup(cls._leave_nothing)
+        # step a's chains hold more than the default quota of 10 volumes
+        # at once when they overlap (they did on an idle machine)
+        project = cls.aio.env["OS_PROJECT_ID"]
+        cls.admin.quotas.update(project, volumes=-1, snapshots=-1,
+                                gigabytes=-1)
+        cls.addClassCleanup(cls.admin.quotas.delete, project)
 
     def setUp(self):
         super().setUp()
