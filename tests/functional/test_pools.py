@@ -34,6 +34,7 @@ import testtools
 from tests.functional import test_export
 from tests.functional import testbed
 from zol_driver import driver
+from zol_driver import migration
 from zol_driver import zfs
 
 GROUP = 'zol_pools'
@@ -106,9 +107,9 @@ class PoolsTestCase(testtools.TestCase):
         self.assertEqual([P1, P2], sorted(before))
         for name in (P1, P2):
             self.assertEqual('up', before[name]['backend_state'])
-            self.assertEqual('ZFSonLinuxISCSIDriver:%s:%s'
-                             % (self.host.host, name),
-                             before[name]['location_info'])
+            where = migration.parse_location(before[name]['location_info'])
+            self.assertEqual((name, self.host.host),
+                             (where['parent'], where['host']))
         # a thick 1 GiB volume in pool 2: its capacities move, pool 1's not
         vol = self.volume(P2, size=1)
         vol.volume_type = fake_volume.fake_volume_type_obj(

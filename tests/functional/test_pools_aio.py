@@ -29,6 +29,7 @@ import testtools
 from tests.functional import cinder_aio
 from tests.functional import test_cinder_e2e
 from tests.functional import testbed
+from zol_driver import migration
 
 BACKEND = "zol"
 P1 = "tank/cinder"
@@ -68,8 +69,8 @@ class PoolsThroughCinderTest(testtools.TestCase):
             caps = info.get("capabilities", info)
             self.assertEqual(name.split("#", 1)[1], caps["pool_name"])
             self.assertGreater(caps["total_capacity_gb"], 0)
-            self.assertTrue(caps["location_info"].endswith(
-                ":" + caps["pool_name"]), caps["location_info"])
+            self.assertEqual(caps["pool_name"], migration.parse_location(
+                caps["location_info"])["parent"], caps["location_info"])
         made = []
         for parent in (P1, P2):
             vtype = self.client.volume_types.create(
