@@ -39,39 +39,11 @@ import uuid
 
 from cinder.tests.unit import fake_volume
 
+from tests.functional import test_image_transfer
+
 
 MiB = 1024 * 1024
 DATA_AT_MB = (0, 100, 500, 1008)
-
-
-class LocalImages(object):
-    """Glance's interface as Cinder's image helpers use it, on files."""
-
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.images = {}
-        self.temp_images = None
-
-    def add(self, image_id, path, disk_format):
-        self.images[image_id] = {
-            'id': image_id, 'disk_format': disk_format,
-            'container_format': 'bare', 'status': 'active',
-            'size': os.path.getsize(path), 'path': path}
-
-    def show(self, context, image_id):
-        return dict(self.images[image_id])
-
-    def download(self, context, image_id, data):
-        with open(self.images[image_id]['path'], 'rb') as f:
-            for chunk in iter(lambda: f.read(MiB), b''):
-                data.write(chunk)
-
-    def update(self, context, image_id, meta, data, **kwargs):
-        path = os.path.join(self.workdir, 'uploaded-%s' % image_id)
-        with open(path, 'wb') as f:
-            for chunk in iter(lambda: data.read(MiB), b''):
-                f.write(chunk)
-        self.images[image_id]['path'] = path
 
 
 def _image(workdir):
@@ -104,7 +76,7 @@ def image_copies(bench, reps=1, plain=True):
         return {'error': 'the test bed\'s wrapper has no extent streams'}
     work = tempfile.mkdtemp(prefix='zol-bench-img-')
     drv.configuration.image_conversion_dir = os.path.join(work, 'conv')
-    images = LocalImages(work)
+    images = test_image_transfer.FakeImageService(work)
     images.add('src', _image(work), 'qcow2')
     ex = drv.executor
     vols = []
