@@ -20,7 +20,6 @@ Thin glue: volume management lives in ``zfs.ZFSHost``, export in
 Cinder's driver interface onto them and maps their errors onto Cinder's.
 """
 
-import collections
 import contextlib
 
 from oslo_concurrency import processutils
@@ -44,6 +43,7 @@ from zol_driver import extra_specs
 from zol_driver import image_transfer
 from zol_driver import migration
 from zol_driver import options
+from zol_driver import pools
 from zol_driver import ssh
 from zol_driver import tgt
 from zol_driver import transfer
@@ -97,8 +97,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self.configuration.append_config_values(options.zol_opts)
         self.configuration.append_config_values(san.san_opts)
         self.executor = None
-        self.zfs = None             # the first (or only) parent's ZFSHost
-        self._pools = None          # {pool name: ZFSHost}, several parents
+        self.pools = None           # pools.Pools: a ZFSHost per parent
         self.targets = None
         self._pending = {}          # {iqn: Export} start-up could not make
         self._down_reason = None    # why stats report the backend down
@@ -127,13 +126,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         hosts = [zfs.ZFSHost(self.executor, parent,
                              busy_retries=conf.zol_busy_retries)
                  for parent in parents]
-        self.zfs = hosts[0]
-        self._pools = None
-        if len(hosts) > 1:
-            self._pools = collections.OrderedDict(
-                (h.parent, h) for h in hosts)
+        self.pools = pools.Pools(hosts, self._backend_name())
         self.targets = tgt.TgtTargets(self.executor, conf)
-        self.targets.parent_for = self._parent_of
+        self.targets.parent_for = self.pools.parent_of
 
     def check_for_setup_error(self):
         """Each parent must exist, be a filesystem and answer via the wrapper.
@@ -142,7 +137,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         the wrapper's ``version`` (refused if this release does not support
         it).
         """
-        for host in self._pool_hosts().values():
+        for host in self.pools.by_name.values():
             self._check_parent(host)
         self._check_wrapper_version()
         # ssh_min_pool_conn: open the warm connections now, not on demand
@@ -224,89 +219,23 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     # Volume half (zfs.ZFSHost)
     # ------------------------------------------------------------------
 
-    # ---- pools: one per parent dataset --------------------------------
-    #
-    # One parent: one pool named after the backend, as always. Several
-    # parents: one pool per parent, named after its dataset (stable: adding
-    # a parent renames no other pool). A volume's parent is its pool's.
-
     def _backend_name(self):
         return self.configuration.safe_get('volume_backend_name') or 'zol'
 
-    def _pool_hosts(self):
-        """{Cinder pool name: ZFSHost of its parent}, in option order."""
-        if self._pools:
-            return self._pools
-        return collections.OrderedDict([(self._backend_name(), self.zfs)])
+    @property
+    def zfs(self):
+        """The first (or only) parent's ZFSHost."""
+        return self.pools.first
 
     def _zfs(self, volume):
-        """The ZFSHost of the volume's pool (its parent dataset).
-
-        With several parents, a volume whose host names no pool, or names
-        the backend (created before a second parent was added), is in the
-        first parent. Any other unknown pool is refused by name.
-        """
-        if not self._pools:
-            return self.zfs
-        pool = (volume_utils.extract_host(volume.host, 'pool')
-                if volume.host else None)
-        if pool in self._pools:
-            return self._pools[pool]
-        if pool in (None, self._backend_name()):
-            return self.zfs
-        msg = (_('volume %(id)s is in pool %(pool)s, which is none of this '
-                 'backend\'s pools (%(pools)s): was its parent dataset '
-                 'removed from zol_parent_dataset?')
-               % {'id': volume.id, 'pool': pool,
-                  'pools': ', '.join(self._pools)})
-        LOG.error(msg)
-        raise exception.VolumeBackendAPIException(data=msg)
-
-    def _snap_zfs(self, snapshot):
-        """The ZFSHost of a snapshot's volume."""
-        if not self._pools:
-            return self.zfs
-        return self._zfs(snapshot.volume)
-
-    def _parent_of(self, volume):
-        return self._zfs(volume).parent
+        """The ZFSHost of the volume's pool (pools.Pools.of_volume)."""
+        return self.pools.of_volume(volume)
 
     def get_pool(self, volume):
         """Pool of a volume whose host names none (several parents only)."""
-        if not self._pools:
+        if not self.pools.several:
             return super().get_pool(volume)
         return self._zfs(volume).parent
-
-    def _same_parent(self, volume, src_zfs, what):
-        """The volume's ZFSHost, which must be the source's (a ZFS clone).
-
-        ZFS clones stay in their pool; across this backend's parents the
-        volume must be copied (migrated), which is not a clone's job.
-        """
-        dst = self._zfs(volume)
-        if dst is not src_zfs:
-            msg = (_('volume %(id)s would be made in %(dst)s from %(what)s '
-                     'in %(src)s: a ZFS clone cannot change its parent '
-                     'dataset. Create it in the source\'s pool (Cinder '
-                     'does so unless snapshot_same_host = False), then '
-                     'migrate it.')
-                   % {'id': volume.id, 'dst': dst.parent, 'what': what,
-                      'src': src_zfs.parent})
-            LOG.error(msg)
-            raise exception.VolumeBackendAPIException(data=msg)
-        return dst
-
-    def _one_parent(self, objs, get_zfs, what):
-        """The one ZFSHost of volumes or snapshots, or a clear error."""
-        hosts = {id(h): h for h in (get_zfs(o) for o in objs)}
-        if len(hosts) > 1:
-            msg = (_('%(what)s spans several pools of this backend (%(p)s): '
-                     'one atomic ZFS command needs them under one parent')
-                   % {'what': what, 'p': ', '.join(
-                       sorted(h.parent for h in hosts.values()))})
-            LOG.error(msg)
-            raise exception.VolumeBackendAPIException(data=msg)
-        return next(iter(hosts.values()), self.zfs)
 
     def _dataset(self, volume):
         """Full dataset name of a Cinder volume's zvol."""
@@ -318,7 +247,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         return '%s@%s' % (snapshot.volume_name, snapshot.name)
 
     def _snapshot_dataset(self, snapshot):
-        return self._snap_zfs(snapshot).full(self._snap(snapshot))
+        return self.pools.of_snapshot(snapshot).full(self._snap(snapshot))
 
     @staticmethod
     def _owner_props(obj):
@@ -447,13 +376,13 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('create_snapshot %(id)s of volume %(vol)s',
                  {'id': snapshot.id, 'vol': snapshot.volume_id})
         with self._host_errors(snapshot=snapshot):
-            self._snap_zfs(snapshot).snapshot_or_resume(
+            self.pools.of_snapshot(snapshot).snapshot_or_resume(
                 self._snap(snapshot), self._owner_props(snapshot))
 
     def delete_snapshot(self, snapshot):
         """``zfs destroy -d``: now, or when its last clone is deleted."""
         with self._host_errors(snapshot=snapshot):
-            result = self._snap_zfs(snapshot).delete_snapshot(
+            result = self.pools.of_snapshot(snapshot).delete_snapshot(
                 self._snap(snapshot))
         LOG.info('delete_snapshot %(id)s: %(result)s',
                  {'id': snapshot.id, 'result': result})
@@ -467,8 +396,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                                                     snapshot.volume_size)
         self._warn_blocksize(volume, blocksize)
         with self._host_errors(volume=volume):
-            host = self._same_parent(volume, self._snap_zfs(snapshot),
-                                     'snapshot %s' % snapshot.id)
+            host = self.pools.same_parent(
+                volume, self.pools.of_snapshot(snapshot),
+                'snapshot %s' % snapshot.id)
             host.clone_from(self._snap(snapshot), volume.name, props)
 
     def create_cloned_volume(self, volume, src_vref):
@@ -479,8 +409,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         _sparse, blocksize, props = self._new_props(volume, src_vref.size)
         self._warn_blocksize(volume, blocksize)
         with self._host_errors(volume=volume):
-            host = self._same_parent(volume, self._zfs(src_vref),
-                                     'volume %s' % src_vref.id)
+            host = self.pools.same_parent(volume, self._zfs(src_vref),
+                                          'volume %s' % src_vref.id)
             host.clone_volume(src_vref.name, volume.name, props)
 
     @staticmethod
@@ -584,7 +514,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 'sparse_copy_volume': True,
                 'pools': []}
         listed = []             # (pool name, ZFSHost, rows or None)
-        for name, host in self._pool_hosts().items():
+        for name, host in self.pools.by_name.items():
             try:
                 listed.append((name, host, host.space_listing()))
             except errors.ZolError as exc:
@@ -870,7 +800,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
     def manage_existing_snapshot(self, snapshot, existing_ref):
         """Adopt a snapshot of the volume: rename it, mark it owned."""
-        host = self._snap_zfs(snapshot)
+        host = self.pools.of_snapshot(snapshot)
         name = self._ref_name(host, existing_ref, snapshot.volume_name)
         full = host.snapshot_name(snapshot.volume_name, name)
         LOG.info('manage_existing_snapshot %(id)s from %(name)s',
@@ -883,7 +813,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             host.set(self._snap(snapshot), self._owner_props(snapshot))
 
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
-        host = self._snap_zfs(snapshot)
+        host = self.pools.of_snapshot(snapshot)
         name = self._ref_name(host, existing_ref, snapshot.volume_name)
         full = host.snapshot_name(snapshot.volume_name, name)
         info = self._check_manageable(host, snapshot, full, existing_ref,
@@ -892,7 +822,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
     def unmanage_snapshot(self, snapshot):
         LOG.info('unmanage_snapshot %s', snapshot.id)
-        self._unmark(self._snap_zfs(snapshot), self._snap(snapshot),
+        self._unmark(self.pools.of_snapshot(snapshot), self._snap(snapshot),
                      snapshot=snapshot)
 
     def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
@@ -905,7 +835,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('get_manageable_volumes')
         ids = {v['id'] for v in cinder_volumes}
         entries = []
-        for host in self._pool_hosts().values():
+        for host in self.pools.by_name.values():
             with self._host_errors():
                 rows = host.space_listing()
             for row in rows:
@@ -915,7 +845,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                     continue
                 entry = self._manageable_entry(name, row, ids,
                                                'volume-', 'volume')
-                if self._pools:
+                if self.pools.several:
                     entry['reference'] = {'source-name': row['name']}
                 origin = host.relative(row.get('origin') or '')
                 entry['extra_info'] = (('clone of %s' % origin) if origin
@@ -930,7 +860,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('get_manageable_snapshots')
         ids = {s['id'] for s in cinder_snapshots}
         entries = []
-        for host in self._pool_hosts().values():
+        for host in self.pools.by_name.values():
             with self._host_errors():
                 rows = host.snapshot_listing()
             for row in rows:
@@ -943,7 +873,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 entry = self._manageable_entry(snap, row, ids,
                                                'snapshot-', 'snapshot')
                 entry['source_reference'] = {'source-name': host.full(vol)
-                                             if self._pools else vol}
+                                             if self.pools.several else vol}
                 entry['extra_info'] = ('clones: %s' % row['clones']
                                        if row.get('clones') else None)
                 entries.append(entry)
@@ -1021,8 +951,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self._consistent(group_snapshot)
         LOG.info('create_group_snapshot %(id)s of %(n)d volumes',
                  {'id': group_snapshot.id, 'n': len(snapshots)})
-        host = self._one_parent(snapshots, self._snap_zfs,
-                                'group snapshot %s' % group_snapshot.id)
+        host = self.pools.one_parent(snapshots, self.pools.of_snapshot,
+                                     'group snapshot %s' % group_snapshot.id)
         with self._host_errors():
             host.snapshot_many([self._snap(s) for s in snapshots],
                                self._owner_props(group_snapshot))
@@ -1046,16 +976,17 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         failure destroys the clones already made, so nothing is half-made.
         """
         self._consistent(group)
-        host = self._one_parent(volumes, self._zfs, 'group %s' % group.id)
+        host = self.pools.one_parent(volumes, self._zfs, 'group %s' % group.id)
         if group_snapshot is not None:
-            src = self._one_parent(snapshots, self._snap_zfs,
-                                   'group snapshot %s' % group_snapshot.id)
+            src = self.pools.one_parent(
+                snapshots, self.pools.of_snapshot,
+                'group snapshot %s' % group_snapshot.id)
         else:
-            src = self._one_parent(source_vols, self._zfs,
-                                   'source group %s'
-                                   % getattr(source_group, 'id', '?'))
+            src = self.pools.one_parent(
+                source_vols, self._zfs,
+                'source group %s' % getattr(source_group, 'id', '?'))
         if volumes:
-            self._same_parent(volumes[0], src, 'the group\'s sources')
+            self.pools.same_parent(volumes[0], src, 'the group\'s sources')
         if group_snapshot is not None:
             by_id = {s.id: s for s in snapshots}
             pairs = [(v, self._snap(by_id[v.snapshot_id]), by_id[
@@ -1190,9 +1121,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         specs = dict(new_type.get('extra_specs') or {})
         sparse, blocksize, props = self._zvol_spec(specs)
         host_zfs = self._zfs(volume)
-        if self._pools and host:
+        if self.pools.several and host:
             pool = volume_utils.extract_host(host.get('host'), 'pool')
-            if self._pools.get(pool) is not host_zfs:
+            if self.pools.named(pool) is not host_zfs:
                 LOG.info('retype %(id)s: to pool %(pool)s, not in place',
                          {'id': volume.id, 'pool': pool})
                 return False, None

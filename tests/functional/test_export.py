@@ -46,6 +46,7 @@ from testtools import content
 
 from tests.functional import testbed
 from zol_driver import driver
+from zol_driver import pools
 from zol_driver import ssh
 from zol_driver import tgt
 from zol_driver import zfs
@@ -114,8 +115,9 @@ class ExportTestBase(testtools.TestCase):
         for key, value in settings.items():
             self.cfg.config(group=group, **{key: value})
         self.drv.executor = ex
-        self.drv.zfs = zfs.ZFSHost(ex, parent, busy_retries=5,
-                                   busy_interval=0.5)
+        self.drv.pools = pools.Pools(
+            [zfs.ZFSHost(ex, parent, busy_retries=5, busy_interval=0.5)],
+            self.drv._backend_name())
         self.drv.targets = tgt.TgtTargets(ex, self.drv.configuration)
 
     # ---- volumes ----

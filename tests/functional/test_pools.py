@@ -81,10 +81,10 @@ class PoolsTestCase(testtools.TestCase):
                 self.drv.remove_export(self.ctx, vol)
             except Exception:
                 pass
+            parent = self.drv.pools.of_volume(vol).parent
             self.host.admin('zfs destroy -R %s/%s 2>/dev/null; '
                             'zfs destroy -R %s/zol-deleted-%s 2>/dev/null; '
-                            'true' % (self.drv._zfs(vol).parent, vol.name,
-                                      self.drv._zfs(vol).parent, vol.name))
+                            'true' % (parent, vol.name, parent, vol.name))
 
     def volume(self, pool, size=1, **kw):
         vol = fake_volume.fake_volume_obj(

@@ -38,6 +38,7 @@ from testtools import content
 
 from tests.functional import testbed
 from zol_driver import driver
+from zol_driver import pools
 from zol_driver import ssh
 from zol_driver import tgt
 from zol_driver import zfs
@@ -113,8 +114,9 @@ class ZFSVolumesTestCase(testtools.TestCase):
                         volume_backend_name='zolfunc',
                         zol_export_timeout=120)   # emulated host's waits
         self.drv.executor = self.ex
-        self.drv.zfs = zfs.ZFSHost(self.ex, self.parent, busy_retries=3,
-                                   busy_interval=0.2)
+        self.drv.pools = pools.Pools(
+            [zfs.ZFSHost(self.ex, self.parent, busy_retries=3,
+                         busy_interval=0.2)], self.drv._backend_name())
         self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration)
         self.ctx = context.get_admin_context()
         self.shell = _admin(self.host)
@@ -190,7 +192,8 @@ class ZFSVolumesTestCase(testtools.TestCase):
 
     def test_setup_checks(self):
         self.drv.check_for_setup_error()
-        self.drv.zfs = zfs.ZFSHost(self.ex, 'tank/nope')
+        self.drv.pools = pools.Pools([zfs.ZFSHost(self.ex, 'tank/nope')],
+                                     self.drv._backend_name())
         self.assertRaises(exception.VolumeDriverException,
                           self.drv.check_for_setup_error)
 

@@ -29,6 +29,7 @@ from oslo_config import fixture as config_fixture
 import testtools
 
 from zol_driver import driver
+from zol_driver import pools
 from zol_driver import tgt
 from zol_driver import zfs
 
@@ -153,8 +154,9 @@ class DriverTestCase(testtools.TestCase):
                  zol_parent_dataset=P, volume_backend_name='zolbe')
         self.ex = FakeExecutor()
         self.drv.executor = self.ex
-        self.drv.zfs = zfs.ZFSHost(self.ex, P, busy_retries=2,
-                                   busy_interval=0)
+        self.drv.pools = pools.Pools(
+            [zfs.ZFSHost(self.ex, P, busy_retries=2, busy_interval=0)],
+            self.drv._backend_name())
         self.drv.zfs.garbage_suspected = False
         self.drv.targets = tgt.TgtTargets(self.ex, self.drv.configuration,
                                           sleep=lambda _s: None)

@@ -78,7 +78,7 @@ class PoolsTestCase(DriverTestCase):
                                'from_configuration') as from_conf:
             from_conf.return_value = self.ex
             self.drv.do_setup(self.ctx)
-        for host in self.drv._pools.values():
+        for host in self.drv.pools.by_name.values():
             host.busy_interval = 0
 
     def vol2(self, **kw):
@@ -93,9 +93,9 @@ class PoolsTestCase(DriverTestCase):
         return self.volume(**kw)
 
     def test_setup_one_host_per_parent(self):
-        self.assertEqual([P, P2], list(self.drv._pools))
-        self.assertIs(self.drv.zfs, self.drv._pools[P])
-        self.assertEqual(P2, self.drv._pools[P2].parent)
+        self.assertEqual([P, P2], list(self.drv.pools.by_name))
+        self.assertIs(self.drv.zfs, self.drv.pools.by_name[P])
+        self.assertEqual(P2, self.drv.pools.by_name[P2].parent)
         self.assertEqual([], self.ex.calls, 'do_setup sends nothing')
 
     def test_check_for_setup_error_checks_each_parent(self):
@@ -351,7 +351,7 @@ class OneParentTestCase(DriverTestCase):
                                'from_configuration') as from_conf:
             from_conf.return_value = self.ex
             self.drv.do_setup(self.ctx)
-        self.assertIsNone(self.drv._pools)
+        self.assertFalse(self.drv.pools.several)
         self.ex.on('zfs list', out=listing(space_row(P, 'filesystem')))
         pools = self.drv.get_volume_stats(refresh=True)['pools']
         self.assertEqual(['zolbe'], [p['pool_name'] for p in pools])
