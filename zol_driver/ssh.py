@@ -75,6 +75,12 @@ class _NotSent(errors.TransportError):
     """Transport failed before the command was sent: safe to retry."""
 
 
+def is_safe_word(word):
+    """True if the wrapper accepts ``word`` as one word of a command."""
+    return bool(word) and len(word) <= MAX_WORD and \
+        SAFE_WORD.match(word) is not None
+
+
 def join_argv(argv):
     """The command line the wrapper will split back into exactly ``argv``.
 
@@ -85,7 +91,7 @@ def join_argv(argv):
     if not words:
         raise UnsafeArgument('empty command')
     for word in words:
-        if not SAFE_WORD.match(word) or len(word) > MAX_WORD:
+        if not is_safe_word(word):
             raise UnsafeArgument('unsafe word in command: %r' % word[:80])
     command = ' '.join(words)
     if len(command) > MAX_COMMAND:

@@ -43,6 +43,7 @@ from oslo_utils import excutils
 import tenacity
 
 from zol_driver import errors
+from zol_driver import ssh
 from zol_driver import version
 from zol_driver import zfs
 
@@ -51,7 +52,6 @@ LOG = logging.getLogger(__name__)
 LUN = 1
 CHAP_SECRET_LEN = 16
 _ALNUM = string.ascii_letters + string.digits
-_WORD_RE = re.compile(r'^[A-Za-z0-9_.:/@=,-]{1,128}$')
 _SECRET_RE = re.compile(r'^[A-Za-z0-9]{12,64}$')
 _TID_RE = re.compile(r'\btid=(\d+)\b')
 _SERIAL_LEN = 32  # tgt keeps at most 36 bytes of scsi_sn
@@ -92,7 +92,7 @@ def serial_for(volume_id):
 
 def _check_word(word, what):
     """Refuse here what the wrapper would refuse with exit 126."""
-    if not _WORD_RE.match(word or ''):
+    if not ssh.is_safe_word(word):
         raise errors.TargetError(what, '%r has characters or a length the '
                                  'wrapper refuses' % (word,))
     return word
