@@ -101,6 +101,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self.targets = None
         self._pending = {}          # {iqn: Export} start-up could not make
         self._down_reason = None    # why stats report the backend down
+        self._orphan_skip = None    # why the last orphan check was skipped
         self.image_extents = False  # the wrapper streams extents (1.4.0)
 
     @staticmethod
@@ -559,8 +560,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         try:
             records = self.db.volume_get_all(ctx, filters={'id': list(owned)})
         except Exception as exc:     # stats must not fail for this
-            LOG.warning('orphan check skipped: %s', exc)
+            # named once; the same reason each period is only debug
+            log = LOG.debug if str(exc) == self._orphan_skip else LOG.warning
+            self._orphan_skip = str(exc)
+            log('orphan check skipped: %s', exc)
             return
+        self._orphan_skip = None
         for rec in records:
             name = owned.get(rec.id)
             if not rec.deleted or name != CONF.volume_name_template % rec.id:

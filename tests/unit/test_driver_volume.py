@@ -572,6 +572,35 @@ class StatsTestCase(DriverTestCase):
             {k: sorted(v) for k, v in
              self.drv.db.volume_get_all.call_args[1]['filters'].items()})
 
+    def test_orphan_check_failure_is_warned_once(self):
+        """A database the driver cannot query is named once, not each period.
+
+        DB-less harnesses (and a database outage) made every stats period
+        log the same warning; the same reason again is logged at debug.
+        """
+        vid = '%08d-0000-4000-8000-000000000000' % 1
+        self.drv.db = mock.Mock()
+        self.drv.db.volume_get_all.side_effect = RuntimeError('no database')
+        self.ex.on('zfs list', out=listing(
+            space_row(P, 'filesystem'),
+            space_row(P + '/volume-' + vid, owner=vid, managed='yes')))
+        with mock.patch.object(driver.LOG, 'warning') as warning:
+            for _i in range(3):
+                self.drv.get_volume_stats(refresh=True)
+            skipped = [c for c in warning.call_args_list
+                       if 'orphan check skipped' in c[0][0]]
+            self.assertEqual(1, len(skipped), warning.call_args_list)
+            self.assertEqual([], self.ex.commands('zfs destroy'))
+            # once the database answers, a new failure is news again
+            self.drv.db.volume_get_all.side_effect = None
+            self.drv.db.volume_get_all.return_value = []
+            self.drv.get_volume_stats(refresh=True)
+            self.drv.db.volume_get_all.side_effect = RuntimeError('again')
+            self.drv.get_volume_stats(refresh=True)
+            skipped = [c for c in warning.call_args_list
+                       if 'orphan check skipped' in c[0][0]]
+            self.assertEqual(2, len(skipped), warning.call_args_list)
+
     def test_stats_host_down(self):
         self.ex.on('zfs list', err='boom', exit_code=1)
         pool = self.drv.get_volume_stats(refresh=True)['pools'][0]
