@@ -16,8 +16,9 @@
 
 HostRecordsMixin: every record is in a final state and the ZFS host holds
 exactly what the records say (zvols, snapshots, targets, the wrapper's
-state files), and a bounded wait for a record's status. DRIVER_LINE: the
-driver's log line of a verb and the id it works on. The test class
+state files), and a bounded wait for a record's status
+(cinder_aio.wait_status). DRIVER_LINE: the driver's log line of a verb and
+the id it works on. The test class
 provides host, records() -> (volumes, snapshots) by id, expect(ok, msg),
 step, and the host's datasets_before, targets_before and files_before.
 """
@@ -43,24 +44,8 @@ class HostRecordsMixin(object):
         """Bounded wait for a volume/snapshot status ('deleted': gone)."""
         manager = (client.volumes if kind == "volume"
                    else client.volume_snapshots)
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = manager.get(obj_id).status
-            except cinder_aio.cinder_exc.NotFound:
-                if status == "deleted":
-                    return
-                raise AssertionError("%s %s vanished while waiting for %s"
-                                     % (kind, obj_id, status))
-            if last == status:
-                return
-            if last.startswith("error") and last != status:
-                raise AssertionError("%s %s went to %s while waiting for %s"
-                                     % (kind, obj_id, last, status))
-            time.sleep(1)
-        raise AssertionError("%s %s still %s after %d s (wanted %s)"
-                             % (kind, obj_id, last, timeout, status))
+        cinder_aio.wait_status(manager, "%s %s" % (kind, obj_id), status,
+                               timeout)
 
     @staticmethod
     def _state_files(host):

@@ -60,6 +60,36 @@ class AIOFailure(AssertionError):
     pass
 
 
+def wait_status(manager, what, status, timeout, detail=lambda: "",
+                interval=1):
+    """Bounded wait until ``manager.get`` says ``status``; the object.
+
+    ``what`` ends with the object's id ("volume <id>", or just the id);
+    'deleted' means gone (None). An error status other than the one wanted
+    fails at once, with ``detail()`` appended.
+    """
+    obj_id = what.split()[-1]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            obj = manager.get(obj_id)
+        except cinder_exc.NotFound:
+            if status == "deleted":
+                return None
+            raise AIOFailure("%s vanished while waiting for %s"
+                             % (what, status))
+        last = obj.status
+        if last == status:
+            return obj
+        if last.startswith("error"):
+            raise AIOFailure("%s went to %s while waiting for %s%s"
+                             % (what, last, status, detail()))
+        time.sleep(interval)
+    raise AIOFailure("%s still %s after %d s (wanted %s)"
+                     % (what, last, timeout, status))
+
+
 def run_aio(*args, timeout=120, check=True):
     """Run tools/aio/cinder-aio with cinder's python: (rc, out, err)."""
     env = dict(os.environ)
@@ -273,24 +303,7 @@ class CinderAIOFixture(fixtures.Fixture):
                           timeout)
 
     def _wait(self, manager, obj_id, status, timeout):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                obj = manager.get(obj_id)
-            except cinder_exc.NotFound:
-                if status == "deleted":
-                    return None
-                raise AIOFailure("%s vanished while waiting for %s"
-                                 % (obj_id, status))
-            last = obj.status
-            if last == status:
-                return obj
-            if last.startswith("error") and status != last:
-                raise AIOFailure("%s went to %s while waiting for %s; "
-                                 "cinder-volume log:\n%s" % (
-                                     obj_id, last, status,
-                                     self.logs("cinder-volume")))
-            time.sleep(0.5)
-        raise AIOFailure("%s still %s after %d s (wanted %s)"
-                         % (obj_id, last, timeout, status))
+        return wait_status(
+            manager, obj_id, status, timeout,
+            lambda: "; cinder-volume log:\n%s" % self.logs("cinder-volume"),
+            interval=0.5)

@@ -322,27 +322,10 @@ class GroupsTest(testtools.TestCase):
             func(*args)
 
     def wait_group(self, manager, obj_id, status, timeout=GROUP_WAIT):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = manager.get(obj_id).status
-            except cinder_aio.cinder_exc.NotFound:
-                if status == "deleted":
-                    return
-                raise AssertionError("%s vanished while waiting for %s"
-                                     % (obj_id, status))
-            if last == status:
-                return
-            if last.startswith("error"):
-                raise AssertionError("%s went to %s waiting for %s; "
-                                     "cinder-volume log:\n%s" % (
-                                         obj_id, last, status,
-                                         self.aio.logs("cinder-volume",
-                                                       lines=80)))
-            time.sleep(1)
-        raise AssertionError("%s still %s after %d s (wanted %s)"
-                             % (obj_id, last, timeout, status))
+        cinder_aio.wait_status(
+            manager, "group %s" % obj_id, status, timeout,
+            lambda: "; cinder-volume log:\n%s"
+            % self.aio.logs("cinder-volume", lines=80))
 
     def make_group(self, gtype, count):
         group = self.admin.groups.create(gtype.id, self.vtype.id,
