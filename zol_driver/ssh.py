@@ -67,6 +67,11 @@ _POLL = 0.2          # seconds; wakes a blocked read to check deadlines
 _RSA_TYPES = ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']
 
 
+def _timed_out(auth_error):
+    """paramiko's "Authentication timeout.": no answer, not a refusal."""
+    return 'timeout' in str(auth_error).lower()
+
+
 class UnsafeArgument(ValueError):
     """A word of the argv is outside the wrapper's safe character set."""
 
@@ -756,6 +761,9 @@ class SSHExecutor(object):
             self._handshake(transport, budget)
         except paramiko.AuthenticationException as e:
             transport.close()
+            if _timed_out(e):       # a stalled link, not a refusal
+                raise _NotSent(where, 'no answer to the login as %s within '
+                               '%ss' % (self.login, transport.auth_timeout))
             raise errors.TransportError(
                 where, 'authentication as %s failed: %s' % (self.login, e))
         except errors.ZolError:
@@ -794,7 +802,7 @@ class SSHExecutor(object):
             try:
                 transport.auth_publickey(self.login, self._pkey)
                 return
-            except paramiko.AuthenticationException:
-                if not self._password:
+            except paramiko.AuthenticationException as e:
+                if not self._password or _timed_out(e):
                     raise
         transport.auth_password(self.login, self._password)

@@ -666,6 +666,23 @@ class ConnectTest(testtools.TestCase):
         self.executor(password='pw')._connect()
         self.transport.auth_password.assert_called_once_with('root', 'pw')
 
+    def test_authentication_timeout_is_retryable(self):
+        """A login that stalls (a link dropping packets) is not a refusal.
+
+        paramiko says "Authentication timeout." when no answer came within
+        auth_timeout; nothing was sent, so the executor may try again. The
+        fault suite's link drop failed a create from an image this way: the
+        transfer's new login gave up where the control path rode it out.
+        """
+        self.pin(self.server_key)
+        self.transport.auth_publickey.side_effect = (
+            paramiko.AuthenticationException('Authentication timeout.'))
+        e = self.assertRaises(ssh._NotSent,
+                              self.executor(password='pw')._connect)
+        self.assertIn('no answer to the login', str(e))
+        self.transport.auth_password.assert_not_called()
+        self.transport.close.assert_called()
+
     def test_password_alone(self):
         self.pin(self.server_key)
         self.executor(private_key=None, password='pw')._connect()
