@@ -1185,12 +1185,13 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             return self.targets.create_export(volume)
 
     def update_provider_info(self, volumes, snapshots):
-        """Name the volumes an extend left 'extending'; change nothing.
+        """Name the volumes left 'extending' or 'uploading'; change nothing.
 
-        Cinder's start-up clean-up does not cover extends, so a volume
-        whose service died mid-extend stays 'extending'. Whether its extend
-        is dead only the operator knows (another service of a cluster may
-        be running it), so the driver says what to do and writes nothing.
+        Cinder's start-up clean-up covers neither an extend nor an upload
+        to an image (no worker is kept for them), so a volume whose service
+        died in one stays so. Whether it is dead only the operator knows
+        (another service of a cluster may be running it), so the driver
+        says what to do and writes nothing.
         """
         for volume in volumes:
             if volume.status == 'extending':
@@ -1200,6 +1201,14 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                             '%(id)s" (in-use if attached), then extend it '
                             'again; a size the zvol already has is '
                             'accepted.', {'id': volume.id})
+            elif volume.status == 'uploading':
+                LOG.warning('volume %(id)s is "uploading" at start-up. If no '
+                            'other service is copying it to an image, the '
+                            'copy was cut: "cinder reset-state --state '
+                            'available %(id)s" (in-use if attached), delete '
+                            'the image it left queued in Glance, and upload '
+                            'again; the zvol was only read.',
+                            {'id': volume.id})
         return None, None
 
     def ensure_export(self, context, volume):

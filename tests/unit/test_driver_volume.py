@@ -406,6 +406,18 @@ class SnapshotCloneTestCase(DriverTestCase):
         self.assertNotIn(fine.id, log.output)
         self.assertEqual([], self.ex.calls, 'nothing sent to the host')
 
+    def test_startup_names_volumes_left_uploading(self):
+        # Cinder 29 keeps no worker for copy_volume_to_image, so its
+        # start-up clean-up never sees an upload cut by a kill -9: the
+        # volume stays 'uploading' (test_faults step f). Named, not changed.
+        left = self.volume(size=1, status='uploading')
+        log = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        self.drv.update_provider_info([left], [])
+        self.assertIn(left.id, log.output)
+        self.assertIn('"uploading"', log.output)
+        self.assertIn('reset-state --state available', log.output)
+        self.assertEqual([], self.ex.calls, 'nothing sent to the host')
+
     def test_extend_below_the_zvols_size_refused(self):
         vol = self.volume(size=1)
         self.ex.on('zfs get', out=getout('volsize', 3 * GiB))
