@@ -564,6 +564,80 @@ class Bench(object):
                 'startup_ms': (t3 - t0) * 1000,
                 'sent': ex.sent}
 
+    # ---- a host with many zvols and targets (issue 22) ----
+
+    @contextlib.contextmanager
+    def population(self, zvols, targets):
+        """``zvols`` sparse 1 MiB zvols, ``targets`` of them exported.
+
+        Made the way a busy backend would hold them: zvols named and owned
+        like the driver's (created in parallel by admin, as their creates
+        would have been spread over time), targets by the driver's own
+        create_export (state files, CHAP, serials). Everything measured in
+        between sees them; the stats of the populated host are measured at
+        once, beside the bare listing. All of it is removed afterwards.
+        """
+        if not zvols:
+            yield
+            return
+        targets = min(targets, zvols)
+        parent = self.host.parent
+        vols = [fake_volume.fake_volume_obj(self.ctx, id=str(uuid.uuid4()),
+                                            size=1, status='in-use')
+                for _ in range(zvols)]
+        listing = os.path.join(os.sep, 'tmp', 'zol-bench-population')
+        self.admin.run("cat > %s <<'EOF'\n%s\nEOF" % (
+            listing, '\n'.join(v.name for v in vols)))
+        t0 = time.monotonic()
+        self.admin.run('xargs -P 16 -I{} zfs create -s -V 1M -o '
+                       '%s=yes %s/{} < %s' % (zfs.PROP_MANAGED, parent,
+                                              listing))
+        made = time.monotonic() - t0
+        self.wait_for(vols[:targets])
+        t0 = time.monotonic()
+        exported = []
+        try:
+            for vol in vols[:targets]:
+                vol.update(self.drv.create_export(self.ctx, vol, CONNECTOR))
+                exported.append(vol)
+            export_s = time.monotonic() - t0
+            self.admin.run('zpool sync')
+            self.log('population: %d zvols in %.0f s, %d exported by the '
+                     'driver in %.0f s' % (zvols, made, targets, export_s))
+            self.report['population'] = {
+                'zvols': zvols, 'targets': targets, 'create_s': made,
+                'export_s': export_s,
+                'stats': self.populated_stats(parent)}
+            yield
+        finally:
+            for vol in exported:
+                self.drv.remove_export(self.ctx, vol)
+            self.admin.run('xargs -P 16 -I{} zfs destroy %s/{} < %s; rm -f '
+                           '%s' % (parent, listing, listing))
+
+    def populated_stats(self, parent):
+        """get_volume_stats on the populated host vs the bare listing."""
+        listing = 'zfs list -H -p -r -d 1 -t filesystem,volume -o %s %s' \
+            % (','.join(zfs.SPACE_FIELDS), parent)
+        self.drv.get_volume_stats(refresh=True)      # warm both up
+        self.admin.run(listing)
+        ex = self.drv.executor
+        driver_ms, floor_ms, rts = [], [], []
+        for _ in range(5):                  # in turn: same noise for both
+            before = ex.round_trips
+            driver_ms.append(timed(
+                lambda: self.drv.get_volume_stats(refresh=True)))
+            rts.append(ex.round_trips - before)
+            floor_ms.append(timed(lambda: self.admin.run(listing)))
+        row = {'driver_ms': driver_ms, 'floor_ms': floor_ms,
+               'round_trips': max(rts),
+               'ratio': median(driver_ms) / median(floor_ms)}
+        self.log('stats on the populated host: %.0f ms, bare listing %.0f '
+                 'ms: %.2fx, %d round trip(s)'
+                 % (median(driver_ms), median(floor_ms), row['ratio'],
+                    row['round_trips']))
+        return row
+
     def wait_for(self, vols):
         devs = ' '.join('/dev/zvol/%s/%s' % (self.host.parent, v.name)
                         for v in vols)
@@ -1000,6 +1074,15 @@ def check_targets(report):
                        'zfs list' % real['zvols'],
                        'met': real['ratio'] <= 1.5,
                        'measured': round(real['ratio'], 2)})
+    pop = report.get('population')
+    if pop:
+        row = pop['stats']
+        checks.append({'target': 'stats with %d zvols and %d targets on '
+                       'the host: <= 1.5x bare zfs list, one round trip'
+                       % (pop['zvols'], pop['targets']),
+                       'met': row['ratio'] <= 1.5 and
+                       row['round_trips'] == 1,
+                       'measured': round(row['ratio'], 2)})
     stats = report.get('stats_scale', {}).get('synthetic') or []
     if stats:
         checks.append({'target': 'stats at scale: one round trip',
@@ -1269,6 +1352,12 @@ def parse_args():
                         help='rounds of wrapper_native.py (0: skip)')
     parser.add_argument('--image-reps', type=int, default=1,
                         help='copies per way of the images section')
+    parser.add_argument('--population', metavar='ZVOLS,TARGETS',
+                        type=ints, default=[],
+                        help='issue 22\'s scale: run the sections with '
+                        'ZVOLS sparse 1 MiB zvols on the host beside the '
+                        'benchmark\'s own, TARGETS of them exported by the '
+                        'driver (e.g. 500,200; minutes under TCG)')
     parser.add_argument('--skip', default='',
                         help='comma-separated sections to skip: ops, '
                         'overhead, startup, concurrency, stats, '
@@ -1365,7 +1454,8 @@ def main():
     bench.report.update(command='benchmarks/run ' + ' '.join(sys.argv[1:]),
                         started=started, operations=[])
     try:
-        run_sections(bench, args, skip)
+        with bench.population(*(args.population or [0, 0])):
+            run_sections(bench, args, skip)
     finally:
         bench.report['duration_s'] = time.monotonic() - T0
         bench.report['targets'] = check_targets(bench.report)
