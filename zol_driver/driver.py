@@ -32,7 +32,6 @@ from cinder import context
 from cinder import exception
 from cinder.i18n import _
 from cinder import interface
-from cinder import objects
 from cinder.objects import fields
 from cinder.volume import driver
 from cinder.volume.drivers.san import san
@@ -621,27 +620,28 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         business being exported; an attach in flight has already moved it
         to ``reserved``/``attaching``. Volumes Cinder does not know by
         that name (renamed through _name_id, other tools) are left alone.
+        One database query per stats period, whatever the number of idle
+        targets.
         """
-        if not idle:
-            return
-        ctxt = context.get_admin_context()
         prefix = CONF.volume_name_template % ''
-        for iqn, name in sorted(idle.items()):
-            if not name.startswith(prefix):
-                continue
-            try:
-                vol = objects.Volume.get_by_id(ctxt, name[len(prefix):])
-            except Exception as exc:   # not found, or no database here
-                LOG.debug('target %(iqn)s: volume not looked up: %(e)s',
-                          {'iqn': iqn, 'e': exc})
-                continue
+        iqns = {name[len(prefix):]: iqn for iqn, name in idle.items()
+                if name.startswith(prefix)}
+        if not iqns:
+            return
+        try:        # one query for them all, not one per target
+            records = self.db.volume_get_all(context.get_admin_context(),
+                                             filters={'id': list(iqns)})
+        except Exception as exc:   # no database here: stats go on
+            LOG.debug('idle targets: volumes not looked up: %s', exc)
+            return
+        for vol in sorted(records, key=lambda r: r.id):
             if vol.status != 'available' or vol.migration_status not in (
                     None, 'success', 'error'):
                 continue
             LOG.warning('removing target %(iqn)s of available volume '
                         '%(id)s: left by an attach that did not finish',
-                        {'iqn': iqn, 'id': vol.id})
-            self.targets.delete(iqn)
+                        {'iqn': iqns[vol.id], 'id': vol.id})
+            self.targets.delete(iqns[vol.id])
 
     def _pool_stats(self, pool_name, host, parent, zvols):
         """One pool's stats; thin support follows the default.

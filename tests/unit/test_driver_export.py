@@ -22,7 +22,6 @@ from cinder import objects
 from cinder.tests.unit import fake_volume
 
 from tests.unit import fakes
-from zol_driver import driver
 from zol_driver import errors
 from zol_driver import tgt
 from zol_driver import zfs
@@ -408,10 +407,16 @@ class OrphanTargetTestCase(ExportTestCase):
             for i, v in enumerate(volumes)) +
             'iqn.other:x tid=9 lun=/dev/zvol/other/x persisted=no '
             'sessions=0\n')
-        by_id = {v.id: v for v in volumes}
-        with mock.patch.object(driver.objects.Volume, 'get_by_id',
-                               side_effect=lambda ctx, i: by_id[i]):
-            self.drv.get_volume_stats(refresh=True)
+        self.drv.db = mock.Mock()
+        self.drv.db.volume_get_all.side_effect = (
+            lambda ctx, filters: [v for v in volumes
+                                  if v.id in filters['id']])
+        self.drv.get_volume_stats(refresh=True)
+        if not sessions:
+            # one query for every idle target, not one per target
+            self.drv.db.volume_get_all.assert_called_once()
+            self.assertEqual(sorted(v.id for v in volumes), sorted(
+                self.drv.db.volume_get_all.call_args[1]['filters']['id']))
         return self.ex.commands('target-delete')
 
     def volumes(self, **statuses):
@@ -439,10 +444,14 @@ class OrphanTargetTestCase(ExportTestCase):
             P, 'filesystem', used=1, avail=GiB)))
         self.ex.on('^target-list', out='%svolume-x tid=1 lun=/dev/zvol/%s/'
                    'volume-x persisted=yes sessions=0\n' % (PREFIX, P))
-        with mock.patch.object(driver.objects.Volume, 'get_by_id',
-                               side_effect=exception.VolumeNotFound(
-                                   volume_id='x')):
-            self.drv.get_volume_stats(refresh=True)
+        self.drv.db = mock.Mock()
+        self.drv.db.volume_get_all.return_value = []
+        self.drv.get_volume_stats(refresh=True)
+        self.assertEqual([], self.ex.commands('target-delete'))
+        # no database at all (a harness): nothing removed, stats still run
+        self.drv.db.volume_get_all.side_effect = RuntimeError('no db')
+        self.assertEqual('up', self.drv.get_volume_stats(
+            refresh=True)['pools'][0]['backend_state'])
         self.assertEqual([], self.ex.commands('target-delete'))
 
 
