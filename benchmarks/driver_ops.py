@@ -188,8 +188,20 @@ def build_driver(host, **overrides):
     for key, value in values.items():
         cfg.CONF.set_override(key, value, group=GROUP)
     drv.do_setup(None)
+    # No Cinder database here: the stats' orphan checks (one query each
+    # per period in cinder-volume) get an answer of no records instead of
+    # an unconfigured sqlite's error, which cost seconds per period.
+    drv.db = NoRecords()
     record_commands(drv.executor)
     return drv
+
+
+class NoRecords(object):
+    """Cinder's db API as far as the driver's stats use it: no records."""
+
+    @staticmethod
+    def volume_get_all(context, filters=None):
+        return []
 
 
 def record_commands(executor):
