@@ -183,7 +183,8 @@ def build_driver(host, **overrides):
                   zol_parent_dataset=host.parent,
                   target_ip_address=host.iscsi_ip,
                   target_port=host.iscsi_port, san_thin_provision=True,
-                  volume_backend_name='zol-bench', zol_ssh_command_timeout=300)
+                  volume_backend_name='zol-bench', zol_ssh_command_timeout=300,
+                  zol_export_timeout=120)   # the emulated host's waits
     values.update(overrides)
     for key, value in values.items():
         cfg.CONF.set_override(key, value, group=GROUP)
@@ -605,7 +606,16 @@ class Bench(object):
                        '%s=yes %s/{} < %s' % (zfs.PROP_MANAGED, parent,
                                               listing))
         made = time.monotonic() - t0
-        self.wait_for(vols[:targets])
+        # parallel creates queue their device nodes: under TCG and load
+        # they took more than a minute to appear; wait for all (bounded)
+        self.admin.run('udevadm settle -t 300; end=$(($(date +%%s) + 600)); '
+                       'for n in $(head -n %d %s); do until [ -b '
+                       '/dev/zvol/%s/$n ]; do [ $(date +%%s) -lt $end ] || '
+                       '{ echo "no device for $n" >&2; exit 1; }; sleep 1; '
+                       'done; done' % (targets, listing, parent))
+        self.log('population: %d zvols made in %.0f s, devices of %d '
+                 'there after %.0f s' % (zvols, made, targets,
+                                         time.monotonic() - t0))
         t0 = time.monotonic()
         exported = []
         try:
@@ -628,11 +638,20 @@ class Bench(object):
                            '%s' % (parent, listing, listing))
 
     def populated_stats(self, parent):
-        """get_volume_stats on the populated host vs the bare listing."""
+        """get_volume_stats on the populated host vs its bare commands.
+
+        The stats send two commands: the space listing and the target
+        check (which targets tgtd lost); the floor is the same two, bare,
+        one channel each.
+        """
         listing = 'zfs list -H -p -r -d 1 -t filesystem,volume -o %s %s' \
             % (','.join(zfs.SPACE_FIELDS), parent)
+
+        def floor():
+            self.admin.run(listing)
+            self.admin.run(TGT + '--op show --mode target')
         self.drv.get_volume_stats(refresh=True)      # warm both up
-        self.admin.run(listing)
+        floor()
         ex = self.drv.executor
         driver_ms, floor_ms, rts = [], [], []
         for _ in range(5):                  # in turn: same noise for both
@@ -640,12 +659,12 @@ class Bench(object):
             driver_ms.append(timed(
                 lambda: self.drv.get_volume_stats(refresh=True)))
             rts.append(ex.round_trips - before)
-            floor_ms.append(timed(lambda: self.admin.run(listing)))
+            floor_ms.append(timed(floor))
         row = {'driver_ms': driver_ms, 'floor_ms': floor_ms,
                'round_trips': max(rts),
                'ratio': median(driver_ms) / median(floor_ms)}
-        self.log('stats on the populated host: %.0f ms, bare listing %.0f '
-                 'ms: %.2fx, %d round trip(s)'
+        self.log('stats on the populated host: %.0f ms, bare listing and '
+                 'target show %.0f ms: %.2fx, %d round trip(s)'
                  % (median(driver_ms), median(floor_ms), row['ratio'],
                     row['round_trips']))
         return row
@@ -904,6 +923,8 @@ class SyntheticListing(object):
 
     def __call__(self, *argv, **kwargs):
         self.round_trips += 1
+        if argv[:1] == ('target-list',):
+            return '', ''           # the stats' target check: none lost
         if argv[:2] != ('zfs', 'list'):
             raise AssertionError('unexpected command %s' % ' '.join(argv))
         return self.out, ''
@@ -912,7 +933,9 @@ class SyntheticListing(object):
 def synthetic_stats(host, n, reps):
     drv = build_driver(host)
     fake = SyntheticListing(host.parent, n)
-    drv.zfs.executor = fake
+    # both of the stats' commands (the listing, and the target check that
+    # came later), or the figure holds a real round trip to the host
+    drv.zfs.executor = drv.targets.executor = fake
     samples = [timed(lambda: drv.get_volume_stats(refresh=True))
                for _ in range(reps)]
     pool = drv.get_volume_stats()['pools'][0]
@@ -1090,15 +1113,17 @@ def check_targets(report):
     if pop:
         row = pop['stats']
         checks.append({'target': 'stats with %d zvols and %d targets on '
-                       'the host: <= 1.5x bare zfs list, one round trip'
+                       'the host: <= 1.5x bare zfs list + tgtadm show, 2 '
+                       'round trips'
                        % (pop['zvols'], pop['targets']),
                        'met': row['ratio'] <= 1.5 and
-                       row['round_trips'] == 1,
+                       row['round_trips'] == 2,
                        'measured': round(row['ratio'], 2)})
     stats = report.get('stats_scale', {}).get('synthetic') or []
     if stats:
-        checks.append({'target': 'stats at scale: one round trip',
-                       'met': all(r['round_trips'] == 1 for r in stats),
+        checks.append({'target': 'stats at scale: the same 2 round trips '
+                       'for any N (the listing, the target check)',
+                       'met': all(r['round_trips'] == 2 for r in stats),
                        'measured': {r['zvols']: r['round_trips']
                                     for r in stats}})
     return checks
@@ -1329,7 +1354,7 @@ def _chart_stats(ax, report):
     ax.set_yscale('log')
     ax.set_xlabel('zvols under the parent (synthesised listing)')
     ax.set_ylabel('client-side ms per get_volume_stats')
-    ax.set_title('Stats at scale: always 1 round trip')
+    ax.set_title('Stats at scale: 2 round trips for any N')
 
 
 # ------------------------------------------------------------ main
