@@ -1204,6 +1204,10 @@ zvol_read_extents() {
         trap 'exit 129' HUP
         trap 'exit 130' INT
         trap 'exit 143' TERM
+        # A reader gone makes writes fail (EPIPE) instead of killing the
+        # shell before it destroys the snapshot (perl dies on the error,
+        # zfs send on its own).
+        trap '' PIPE
         if "$C_ZFS" snapshot "$_snap" 2>/dev/null 9>&-; then
             EXTENTS_SNAP=$_snap
             "$C_PERL" -e "$SEND_PL" -- "$C_ZFS" "$_snap" 9>&- ||
@@ -1212,7 +1216,7 @@ zvol_read_extents() {
             EXTENTS_SNAP=
             exit 0
         fi
-        trap - EXIT HUP INT TERM
+        trap - EXIT HUP INT TERM PIPE
     fi
     exec "$C_PERL" -e "$EXTENTS_PL" -- "$1" 9>&-
 }
