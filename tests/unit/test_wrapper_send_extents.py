@@ -268,3 +268,20 @@ class ReadExtentsSnapshotTest(test_wrapper.WrapperTestCase):
         calls = self.calls()
         self.assertEqual(1, len(calls), calls)
         self.assertTrue(calls[0].startswith('snapshot '), calls)
+
+    def test_refused_commands_take_no_snapshot(self):
+        """Only a judged PARENT/VOL gets a snapshot; nothing else runs."""
+        for command in ('zvol-read-extents tank/x/v',
+                        'zvol-read-extents tank/cinder/v@s',
+                        'zvol-read-extents tank/cinder/v@zol-extents-1',
+                        'zvol-read-extents tank/cinder',
+                        'zvol-read-extents tank/cinder/v tank/cinder/v',
+                        'zvol-read-extents tank/cinder/../x/v',
+                        'zvol-read-extents tank/cinder/zol-deleted-v',
+                        'zvol-read-extents -i tank/cinder/v@s tank/cinder/v',
+                        'zvol-read-extents tank/cinder/v;zfs destroy -r tank'):
+            rc, out, err = self.w.run(command)
+            self.assertEqual(126, rc, (command, out, err))
+            self.assertIn('refused', err)
+            self.assertFalse(os.path.exists(
+                os.path.join(self.w.dir, 'zfs.calls')), command)
