@@ -1182,6 +1182,9 @@ drop_extents_snap() {
     # zfs send's hold or udev's probe of a snapdev node may last a moment
     for _i in 1 2 3 4 5 6 7 8 9 10; do
         "$C_ZFS" destroy "$EXTENTS_SNAP" 2>/dev/null 9>&- && return 0
+        # (a signal during "zfs snapshot": perhaps it was never made)
+        "$C_ZFS" list -H -o name -t snapshot "$EXTENTS_SNAP" \
+            >/dev/null 2>&1 9>&- || return 0
         sleep 0.5
     done
     log_event failed "$VERB: could not destroy $EXTENTS_SNAP"
@@ -1208,14 +1211,17 @@ zvol_read_extents() {
         # shell before it destroys the snapshot (perl dies on the error,
         # zfs send on its own).
         trap '' PIPE
+        # named before it is made: a signal right after "zfs snapshot"
+        # still finds it to destroy
+        EXTENTS_SNAP=$_snap
         if "$C_ZFS" snapshot "$_snap" 2>/dev/null 9>&-; then
-            EXTENTS_SNAP=$_snap
             "$C_PERL" -e "$SEND_PL" -- "$C_ZFS" "$_snap" 9>&- ||
                 fail "cannot stream the data of $2"
             drop_extents_snap || exit 1
             EXTENTS_SNAP=
             exit 0
         fi
+        EXTENTS_SNAP=
         trap - EXIT HUP INT TERM PIPE
     fi
     exec "$C_PERL" -e "$EXTENTS_PL" -- "$1" 9>&-
