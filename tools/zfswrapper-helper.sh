@@ -1107,7 +1107,9 @@ close(STDOUT) or die "write: $!\n";
 # this program does not know (a compressed, embedded, by-reference or raw
 # block of the zvol's data, a compound stream, an unknown record type)
 # fails the verb before its end record, so the driver never takes a
-# partial image for a whole one.
+# partial image for a whole one.  sysread/syswrite, no PerlIO buffers:
+# under TCG every copy of the data counts (64 MiB through the guest:
+# ~9.5 s with them, ~13 s with read/print, bare zfs send ~7.5 s).
 # shellcheck disable=SC2016     # a perl program: no shell expansion
 SEND_PL='
 use strict; use warnings; no warnings "portable";
@@ -1117,13 +1119,16 @@ open(my $in, "-|", $zfs, "send", $snap) or die "cannot run $zfs: $!\n";
 binmode $in; binmode STDOUT;
 sub take { my $n = shift; my $b = "";
     while (length($b) < $n) {
-        my $got = read($in, $b, $n - length($b), length($b));
+        my $got = sysread($in, $b, $n - length($b), length($b));
         die "cannot read the send stream: $!\n" unless defined $got;
         die "the send stream of $snap ended early\n" if $got == 0; }
     return $b; }
 my ($start, $run, $count, %zero) = (0, "", 0);
-sub put { return if $run eq ""; print "D $start ", length($run), "\n", $run
-          or die "write: $!\n"; $count++; $run = ""; }
+sub out { my $o = 0; while ($o < length($_[0])) {
+    my $w = syswrite(STDOUT, $_[0], length($_[0]) - $o, $o);
+    die "write: $!\n" unless defined $w; $o += $w; } }
+sub put { return if $run eq ""; out("D $start " . length($run) . "\n");
+          out($run); $count++; $run = ""; }
 my $h = take($R);
 my $e = unpack("x8 Q<", $h) == $MAGIC ? "<"
       : unpack("x8 Q>", $h) == $MAGIC ? ">" : die "not a send stream\n";
@@ -1170,8 +1175,7 @@ while (1) {
 }
 close($in) or die "zfs send $snap failed (status $?)\n";
 put();
-print "E $count\n" or die "write: $!\n";
-close(STDOUT) or die "write: $!\n";
+out("E $count\n");
 '
 
 # The temporary snapshot of zvol-read-extents (destroyed at exit).
