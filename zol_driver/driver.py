@@ -76,6 +76,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 migration between backends of this driver by ZFS
                 send/receive (the stream verbs; an older wrapper leaves
                 the move to Cinder)
+        1.5.0 - the same driver protocol; wrapper 1.5.0's
+                zvol-read-extents reads only a zvol's allocated blocks
+                (zfs send of a temporary snapshot)
     """
 
     VERSION = version.RELEASE

@@ -27,7 +27,7 @@ import re
 
 # setup.cfg's "version", the driver's VERSION and the wrapper's VERSION
 # must all equal this (tests/unit/test_version.py).
-RELEASE = '1.4.0'
+RELEASE = '1.5.0'
 
 # (1.4.0 adds the zvol-send/-recv/-sum verbs, which only migration uses:
 # it asks for them itself (STREAM_WRAPPER) and otherwise leaves the move
@@ -39,6 +39,8 @@ RELEASE = '1.4.0'
 MIN_WRAPPER = (1, 2, 0)
 
 # 1.4.0: zvol-read-extents / zvol-write-extents (only data crosses SSH).
+# (1.5.0 makes the same zvol-read-extents read only the allocated blocks:
+# a 1.4 wrapper still gives the same records, from a whole-device scan.)
 EXTENTS_WRAPPER = (1, 4, 0)
 # tgt unmaps a block-device LUN with BLKDISCARD from 1.0.90 on; before, it
 # punches a hole with fallocate, which a zvol (OpenZFS 2.1) refuses, so

@@ -25,13 +25,17 @@ zvol's ``referenced`` shows it stayed thin, and the temporary file of the
 upload is checked to be sparse.
 """
 
+import base64
 import hashlib
 import os
 import subprocess
+import time
+import uuid
 
 from unittest import mock
 
 from cinder import privsep
+from cinder.tests.unit import fake_snapshot
 from cinder.tests.unit import fake_volume
 import fixtures
 
@@ -258,3 +262,139 @@ class ImageTransferTest(test_export.ExportTestBase):
             % (dev, IMAGE_MB))
         self.assertEqual('0', zeros.strip())
         self.assertLess(self._referenced(vol), 12 * MiB)
+
+    # ---- zvol-read-extents from a zfs send of a temporary snapshot (1.5.0):
+    # volumes filled on the ZFS host with small writes next to holes
+    # (inside one volblocksize block, at the volume's last byte), zeros
+    # written with compression off, a clone whose data lives partly in
+    # its origin, a thick volume; each upload is compared over the whole
+    # 1 GiB with an image built here from the same writes. The records
+    # show the send path (volblocksize pieces, not the scan's 64 KiB
+    # grains); no temporary snapshot stays, also when the reader goes.
+    def _write(self, vol, expected, offset, data):
+        """Write ``data`` at ``offset`` on the host and into ``expected``."""
+        dev = '/dev/zvol/%s/%s' % (self.host.parent, vol.name)
+        self.host.admin_ok(
+            'base64 -d | dd of=%s bs=64k oflag=seek_bytes seek=%d '
+            'conv=notrunc,fsync status=none' % (dev, offset),
+            input=base64.b64encode(data).decode())
+        with open(expected, 'r+b') as f:
+            f.seek(offset)
+            f.write(data)
+
+    def _expected(self, name, base=None):
+        path = os.path.join(self.work, name)
+        with open(path, 'wb') as f:
+            if base:
+                with open(base, 'rb') as b:
+                    for chunk in iter(lambda: b.read(MiB), b''):
+                        f.write(chunk)
+            f.truncate(1024 * MiB)
+        return path
+
+    def _upload(self, vol):
+        """(sha256 of the uploaded image as raw, the D record headers)."""
+        image_id = 'up-%s' % vol.id
+        self.images.images[image_id] = {
+            'id': image_id, 'disk_format': 'qcow2',
+            'container_format': 'bare', 'status': 'queued', 'size': 0}
+        headers = []
+        real = image_transfer.RecordWriter._header
+
+        def spy(writer, line):
+            headers.append(line.decode())
+            return real(writer, line)
+        with mock.patch.object(image_transfer.RecordWriter, '_header', spy):
+            self.drv.copy_volume_to_image(self.ctx, vol, self.images,
+                                          self.images.show(None, image_id))
+        raw = os.path.join(self.work, '%s.raw' % image_id)
+        _sh('qemu-img', 'convert', '-O', 'raw',
+            self.images.images[image_id]['path'], raw)
+        return _sha256(raw), headers
+
+    def _temp_snapshots(self):
+        out = self.host.admin_ok('zfs list -H -o name -t snapshot -r %s'
+                                 % self.host.parent)
+        return [n for n in out.split() if '@zol-extents-' in n]
+
+    def test_send_path_origin_clone_and_thick_volume_byte_exact(self):
+        self.drv._check_wrapper_version()
+        self.assertTrue(self.drv.image_extents,
+                        'the test bed\'s wrapper has no extent streams')
+        origin = self._volume(compression='off')
+        want = self._expected('origin.raw')
+        self._write(origin, want, 5 * 4096, os.urandom(4096))
+        self._write(origin, want, 10 * MiB, os.urandom(MiB))
+        self._write(origin, want, 20 * MiB, bytes(64 * 1024))
+        self._write(origin, want, 1024 * MiB - 3072, os.urandom(3072))
+        sha, headers = self._upload(origin)
+        print('origin records: %s' % headers)
+        self.assertEqual(_sha256(want), sha)
+        block = int(self.host.admin_ok(
+            'zfs get -H -p -o value volblocksize %s/%s'
+            % (self.host.parent, origin.name)))
+        # blocks of the send stream, not 64 KiB grains of a scan; the
+        # zeros written (compression off: allocated) are not sent
+        self.assertEqual(['D %d %d' % (5 * 4096 // block * block, block),
+                          'D %d %d' % (10 * MiB, MiB),
+                          'D %d %d' % (1024 * MiB - block, block), 'E 3'],
+                         headers)
+
+        snap = fake_snapshot.fake_snapshot_obj(
+            self.ctx, id=str(uuid.uuid4()), volume=origin,
+            volume_id=origin.id, volume_size=origin.size)
+        self.drv.create_snapshot(snap)
+        self.addCleanup(self.drv.delete_snapshot, snap)
+        clone = fake_volume.fake_volume_obj(self.ctx, id=str(uuid.uuid4()),
+                                            size=1)
+        self.drv.create_volume_from_snapshot(clone, snap)
+        self.addCleanup(self._drop, clone)
+        clone.volume_type = origin.volume_type
+        clone.glance_metadata = {}
+        cwant = self._expected('clone.raw', base=want)
+        self._write(clone, cwant, 10 * MiB + 4096, os.urandom(8192))
+        self._write(clone, cwant, 500 * MiB + 512, os.urandom(2048))
+        sha, headers = self._upload(clone)
+        print('clone records: %s' % headers)
+        # the origin's blocks came too: a full stream, not an incremental
+        self.assertEqual(_sha256(cwant), sha)
+        self.assertEqual(['D %d %d' % (5 * 4096 // block * block, block),
+                          'D %d %d' % (10 * MiB, MiB),
+                          'D %d %d' % (500 * MiB, block),
+                          'D %d %d' % (1024 * MiB - block, block), 'E 4'],
+                         headers)
+
+        self.cfg.config(group=test_export.GROUP, zol_sparse=False)
+        thick = self._volume()
+        self.assertGreaterEqual(int(self.host.admin_ok(
+            'zfs get -H -p -o value refreservation %s/%s'
+            % (self.host.parent, thick.name))), 1024 * MiB)
+        twant = self._expected('thick.raw')
+        self._write(thick, twant, 0, os.urandom(300 * 1024))
+        self._write(thick, twant, 700 * MiB + 100, os.urandom(100))
+        sha, headers = self._upload(thick)
+        print('thick records: %s' % headers)
+        self.assertEqual(_sha256(twant), sha)
+        self.assertEqual([], self._temp_snapshots())
+
+    def test_send_path_reader_gone_midway_leaves_no_snapshot(self):
+        self.drv._check_wrapper_version()
+        vol = self._volume(compression='off')
+        self.host.admin_ok('dd if=/dev/urandom of=/dev/zvol/%s/%s bs=1M '
+                           'count=8 conv=fsync status=none'
+                           % (self.host.parent, vol.name))
+        argv = self.host._ssh(self.host.driver_key) + [
+            'zvol-read-extents %s/%s' % (self.host.parent, vol.name)]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        try:
+            first = p.stdout.read(65536)
+            self.assertTrue(first.startswith(b'D 0 '), first[:40])
+            self.assertTrue(self._temp_snapshots())
+        finally:
+            p.kill()
+            p.wait()
+        deadline = time.time() + 60
+        while self._temp_snapshots() and time.time() < deadline:
+            time.sleep(2)
+        self.assertEqual([], self._temp_snapshots())

@@ -60,6 +60,9 @@ HOSTILE = [
     'zvol-write tank/cinder/../../../dev/sda',
     'zvol-write-extents /dev/sda', 'zvol-read-extents tank/cinder/v@s',
     'zvol-write-extents tank/cinder/zol-deleted-volume-1',
+    # 1.5.0: zvol-read-extents snapshots the judged volume only
+    'zvol-read-extents tank/cinder/v@zol-extents-1',
+    'zvol-read-extents tank/other/v', 'zvol-read-extents tank/cinder',
     # ZFS streams (issue 19)
     'zvol-send tank/other/v@s', 'zvol-send -R tank/cinder/v@s',
     'zvol-send -i tank/cinder/v@a tank/cinder/w@b',
