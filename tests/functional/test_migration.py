@@ -252,7 +252,9 @@ class MigrationTest(testtools.TestCase):
 
         Each kill waits until the partial zvol holds 8 MiB more than at
         the previous one (so a resume token is left). Returns how many
-        kills landed before the migration ended.
+        kills landed before the migration ended. The wrapper runs zfs by
+        its configured path (``/sbin/zfs receive ...``), so the pattern
+        is not anchored at the start of the command line.
         """
         killed, seen = 0, set()
         target = "%s/volume-%s" % (parent, vol_id)
@@ -260,7 +262,7 @@ class MigrationTest(testtools.TestCase):
         deadline = time.monotonic() + timeout
         while killed < times and time.monotonic() < deadline:
             rc, out = self.host.admin(
-                "echo pid=$(pgrep -f '^[z]fs receive .*%s$'); "
+                "echo pid=$(pgrep -f '[z]fs receive .* %s$'); "
                 "zfs get -H -p -o value used %s 2>/dev/null"
                 % (target, target))[:2]
             lines = out.split()
