@@ -142,8 +142,11 @@ class MigrationTest(testtools.TestCase):
         parent = self._parent(getattr(vol, "os-vol-host-attr:host")
                               .rsplit("#", 1)[1])
         dev = "/dev/zvol/%s/volume-%s" % (parent, vol.id)
-        self.host.admin_ok("dd if=/dev/urandom of=%s bs=1M count=%d "
-                           "conv=fsync status=none" % (dev, DATA_MIB),
+        # the node appears when udev gets to it (seconds under emulation)
+        self.host.admin_ok("udevadm settle -t 60; for i in $(seq 150); do "
+                           "[ -b %s ] && break; sleep 0.2; done; "
+                           "dd if=/dev/urandom of=%s bs=1M count=%d "
+                           "conv=fsync status=none" % (dev, dev, DATA_MIB),
                            timeout=300)
         with self._attached(vol) as conn:
             self._write(conn, "0xa5", 512 * MiB, MiB)

@@ -155,8 +155,11 @@ class TwoHostMigrationTest(testtools.TestCase):
     def _fill(self, vol):
         """Random bytes at 0 (on the host), 0xa5 at 512 MiB (iSCSI)."""
         host, dev = self._dev(vol)
-        host.admin_ok("dd if=/dev/urandom of=%s bs=1M count=%d conv=fsync "
-                      "status=none" % (dev, DATA_MIB), timeout=300)
+        # the node appears when udev gets to it (seconds under emulation)
+        host.admin_ok("udevadm settle -t 60; for i in $(seq 150); do "
+                      "[ -b %s ] && break; sleep 0.2; done; "
+                      "dd if=/dev/urandom of=%s bs=1M count=%d conv=fsync "
+                      "status=none" % (dev, dev, DATA_MIB), timeout=300)
         with self.wait_attached(vol) as conn:
             self._write(conn, "0xa5", 512 * MiB, MiB)
         return self._head_sum(vol)
