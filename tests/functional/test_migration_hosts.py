@@ -317,6 +317,8 @@ class TwoHostMigrationTest(testtools.TestCase):
         self._check(conn, "0xa5", 512 * MiB, MiB)
         self._check(conn, "0x5a", 700 * MiB, MiB)
         self.assertEqual(head, self._head_sum(vol))
+        # and it still takes writes there
+        self._write(conn, "0x3c", 800 * MiB, MiB)
         # and after detaching, it still migrates
         self.client.attachments.delete(att["id"])
         self.aio.wait_for_volume(vol.id, "available")
@@ -328,6 +330,7 @@ class TwoHostMigrationTest(testtools.TestCase):
         self._verify(vol, head)
         with self.wait_attached(vol) as conn:
             self._check(conn, "0x5a", 700 * MiB, MiB)
+            self._check(conn, "0x3c", 800 * MiB, MiB)
 
     def _detach(self, vol_id, att_id):
         try:
