@@ -30,7 +30,7 @@ in use on its source with its data, and nothing on host 2. Data goes in
 on the host (random bytes) and through iSCSI (a pattern), and is checked
 the same two ways after each move.
 
-Slow under emulation (two VMs, an AIO, four migrations): only with
+Slow under emulation (two VMs, an AIO, five migrations; ~6 min): only with
 ``tools/run-tests --full`` (ZOL_TEMPEST_FULL=1).
 """
 
@@ -69,7 +69,7 @@ class TwoHostMigrationTest(testtools.TestCase):
         if not FULL:
             raise cls.skipException(
                 "migration between two ZFS hosts through the real Cinder "
-                "services (two VMs and an AIO, ~15 min under emulation): "
+                "services (two VMs and an AIO, ~6 min under emulation): "
                 "tools/run-tests --full (ZOL_TEMPEST_FULL=1)")
         cls.h1 = testbed.get_host()              # SkipTest when unavailable
         cls.h2 = testbed.get_second_host()
