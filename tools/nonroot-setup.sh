@@ -143,11 +143,14 @@ mv -f "$rules.new" "$rules"
 
 # 5. The zvol device nodes under the parent (image upload/download), never
 # group "disk", which would be every disk of the host.
+# One line per parent of the user: running this again for another parent
+# adds that parent's line and keeps the others (a file written anew each
+# time would take the device nodes of the first parent's zvols away).
 udev=/etc/udev/rules.d/91-cinder-zol-$user.rules
-cat >"$udev" <<EOF
-# Written by cinder-zol's tools/nonroot-setup.sh.
-KERNEL=="zd*", SUBSYSTEM=="block", ACTION=="add|change", PROGRAM=="/lib/udev/zvol_id \$devnode", RESULT=="$parent/*", GROUP="$user", MODE="0660"
-EOF
+rule="KERNEL==\"zd*\", SUBSYSTEM==\"block\", ACTION==\"add|change\", PROGRAM==\"/lib/udev/zvol_id \$devnode\", RESULT==\"$parent/*\", GROUP=\"$user\", MODE=\"0660\""
+[ -e "$udev" ] ||
+    printf '# Written by cinder-zol'"'"'s tools/nonroot-setup.sh.\n' >"$udev"
+grep -qxF -- "$rule" "$udev" || printf '%s\n' "$rule" >>"$udev"
 udevadm control --reload
 udevadm trigger --action=change --subsystem-match=block --sysname-match='zd*'
 udevadm settle -t 60 || true

@@ -142,8 +142,11 @@ class MigrationTest(testtools.TestCase):
         parent = self._parent(getattr(vol, "os-vol-host-attr:host")
                               .rsplit("#", 1)[1])
         dev = "/dev/zvol/%s/volume-%s" % (parent, vol.id)
-        self.host.admin_ok("dd if=/dev/urandom of=%s bs=1M count=%d "
-                           "conv=fsync status=none" % (dev, DATA_MIB),
+        # the node appears when udev gets to it (seconds under emulation)
+        self.host.admin_ok("udevadm settle -t 60; for i in $(seq 150); do "
+                           "[ -b %s ] && break; sleep 0.2; done; "
+                           "dd if=/dev/urandom of=%s bs=1M count=%d "
+                           "conv=fsync status=none" % (dev, dev, DATA_MIB),
                            timeout=300)
         with self._attached(vol) as conn:
             self._write(conn, "0xa5", 512 * MiB, MiB)
@@ -252,7 +255,9 @@ class MigrationTest(testtools.TestCase):
 
         Each kill waits until the partial zvol holds 8 MiB more than at
         the previous one (so a resume token is left). Returns how many
-        kills landed before the migration ended.
+        kills landed before the migration ended. The wrapper runs zfs by
+        its configured path (``/sbin/zfs receive ...``), so the pattern
+        is not anchored at the start of the command line.
         """
         killed, seen = 0, set()
         target = "%s/volume-%s" % (parent, vol_id)
@@ -260,7 +265,7 @@ class MigrationTest(testtools.TestCase):
         deadline = time.monotonic() + timeout
         while killed < times and time.monotonic() < deadline:
             rc, out = self.host.admin(
-                "echo pid=$(pgrep -f '^[z]fs receive .*%s$'); "
+                "echo pid=$(pgrep -f '[z]fs receive .* %s$'); "
                 "zfs get -H -p -o value used %s 2>/dev/null"
                 % (target, target))[:2]
             lines = out.split()

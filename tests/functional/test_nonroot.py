@@ -20,7 +20,11 @@ its own parent only, sudo for tgtadm only, a udev rule for the zvol device
 nodes. The driver then takes volumes through their whole life as that
 user, data goes in over ``zvol-write`` and is read back over iSCSI, and the
 user, even with a shell, cannot touch a dataset outside its parent nor run
-anything else as root.
+anything else as root. The set-up runs for two parents of the same user
+(one ``zfs allow`` and one udev rule each), and the migration engine moves
+a zvol from one to the other with the stream verbs as that user: ``zfs
+send``/``receive`` by delegation, the resume from the receive token, the
+discard of a twice-cut stream, and ``zvol-sum`` reading both devices.
 """
 
 import io
@@ -33,18 +37,22 @@ from oslo_concurrency import processutils
 
 from tests.functional import test_export
 from zol_driver import ssh
+from zol_driver import transfer
+from zol_driver import zfs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SETUP = os.path.join(REPO, 'tools', 'nonroot-setup.sh')
 USER = 'cinderzol'
 PARENT = 'tank/cinder-nonroot'
+PARENT2 = 'tank/cinder-nonroot2'
+MiB = 1 << 20
 CONF = '/etc/cinder-zol/zfswrapper-nonroot.conf'
 STATEDIR = '/var/lib/cinder-zol/targets-nonroot'
 LOG = '/var/log/cinder-zol-wrapper-nonroot.log'
 GROUP = 'zol_nonroot_functional'
 WRAPPER_CONF = """\
-parents = %(parent)s
+parents = %(parent)s %(parent2)s
 zfs = /sbin/zfs
 zpool = /sbin/zpool
 tgtadm = /usr/sbin/tgtadm
@@ -53,7 +61,8 @@ sudo = /usr/bin/sudo
 statedir = %(statedir)s
 log = %(log)s
 zvol_wait = 30
-""" % {'parent': PARENT, 'statedir': STATEDIR, 'log': LOG}
+""" % {'parent': PARENT, 'parent2': PARENT2, 'statedir': STATEDIR,
+       'log': LOG}
 
 
 class NonRootHostTest(test_export.ExportTestBase):
@@ -72,13 +81,14 @@ class NonRootHostTest(test_export.ExportTestBase):
             self.host.admin_ok('cat > /tmp/driver.pub', f.read())
         self.host.admin_ok('cat > %s && chmod 0644 %s' % (CONF, CONF),
                            WRAPPER_CONF)
-        self.host.admin_ok('zfs list %s >/dev/null 2>&1 || zfs create %s'
-                           % (PARENT, PARENT))
-        self.addCleanup(self.host.admin, 'zfs destroy -r %s' % PARENT)
-        out = self.host.admin_ok('sh /tmp/nonroot-setup.sh %s %s '
-                                 '/tmp/driver.pub %s' % (USER, PARENT, CONF),
-                                 timeout=300)
-        self.assertIn('may now run the wrapper', out)
+        for parent in (PARENT, PARENT2):
+            self.host.admin_ok('zfs list %s >/dev/null 2>&1 || zfs create %s'
+                               % (parent, parent))
+            self.addCleanup(self.host.admin, 'zfs destroy -r %s' % parent)
+            out = self.host.admin_ok('sh /tmp/nonroot-setup.sh %s %s '
+                                     '/tmp/driver.pub %s'
+                                     % (USER, parent, CONF), timeout=300)
+            self.assertIn('may now run the wrapper on %s' % parent, out)
         ex = ssh.SSHExecutor(
             self.host.host, port=self.host.port, login=USER,
             private_key=self.host.driver_key,
@@ -87,6 +97,15 @@ class NonRootHostTest(test_export.ExportTestBase):
         self.addCleanup(ex.close)
         self.use_driver(ex, PARENT, GROUP, san_login=USER,
                         use_chap_auth=True)
+
+    def new_executor(self):
+        ex = ssh.SSHExecutor(
+            self.host.host, port=self.host.port, login=USER,
+            private_key=self.host.driver_key,
+            known_hosts_file=self.host.known_hosts, strict_host_key=True,
+            conn_timeout=20, command_timeout=180)
+        self.addCleanup(ex.close)
+        return ex
 
     def as_user(self, command):
         """(rc, out, err) of a shell command run as the user in the guest."""
@@ -165,3 +184,53 @@ class NonRootHostTest(test_export.ExportTestBase):
         self.assertIn('not PARENT/VOL of a configured parent',
                       str(caught.exception))
         self.assertNotIn('escape', self.host.admin_ok('zfs list -H -o name'))
+
+    def test_send_receive_between_parents_as_the_user(self):
+        """The migration engine between the user's two parents.
+
+        A cut stream resumes from the token (zvol-send-resume,
+        zvol-recv as the user) and is verified by zvol-sum on both
+        devices; a stream cut twice is discarded (zvol-recv-abort).
+        """
+        name = 'volume-nonroot-xfer'
+        src_dev = '/dev/zvol/%s/%s' % (PARENT, name)
+        self.host.admin_ok(
+            'zfs create -s -V %d %s/%s && udevadm settle && dd '
+            'if=/dev/urandom of=%s bs=1M count=8 seek=4 conv=fsync '
+            'status=none' % (64 * MiB, PARENT, name, src_dev), timeout=300)
+        want = self.host.admin_ok('b2sum < %s' % src_dev).split()[0]
+        src = zfs.ZFSHost(self.ex, PARENT)
+        dst = zfs.ZFSHost(self.new_executor(), PARENT2)
+
+        def cut_after(nbytes, times):
+            left = [times]
+
+            def fault(sent):
+                if left[0] and sent >= nbytes:
+                    left[0] -= 1
+                    raise OSError('cut by the test after %d bytes' % sent)
+            return fault
+
+        def state():
+            out = self.host.admin_ok('zfs list -H -p -o name,guid,written '
+                                     '-t all -r %s %s' % (PARENT, PARENT2))
+            return sorted(ln for ln in out.splitlines() if name in ln)
+
+        before = state()
+        exc = self.assertRaises(transfer.TransferError, transfer.ZvolTransfer(
+            src, dst, fault=cut_after(3 * MiB, 2)).run, name)
+        self.assertIn('stream failed', str(exc))
+        self.assertEqual(before, state())
+
+        stats = transfer.ZvolTransfer(
+            src, dst, fault=cut_after(3 * MiB, 1)).run(name)
+        self.assertEqual(1, stats.resumed)
+        dst_dev = '/dev/zvol/%s/%s' % (PARENT2, name)
+        self.assertEqual(want, self.host.admin_ok(
+            'udevadm settle; b2sum < %s' % dst_dev).split()[0])
+        # the received zvol's node is the user's too (its parent's rule)
+        self.assertEqual('root %s 660' % USER, self.host.admin_ok(
+            'stat -L -c "%%U %%G %%a" %s' % dst_dev).strip())
+        self.assertEqual(
+            ['%s/%s' % (PARENT, name), '%s/%s' % (PARENT2, name)],
+            [ln.split('\t')[0] for ln in state()])

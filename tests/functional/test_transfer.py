@@ -22,8 +22,14 @@ the source unchanged), and what the
 wrapper refuses on the real host: a receive over an existing zvol, a
 resume token of a dataset outside the parents. Small zvols (64 MiB) keep
 this cheap under emulation; tests/functional/test_migration.py moves
-Cinder volumes through the real services.
+Cinder volumes through the real services. Between the two test-bed hosts
+(``testbed --instance 2``, which CI starts for test_two_hosts anyway):
+one cut stream, resumed on the other host and verified by the checksum
+read on each (tests/functional/test_migration_hosts.py does it through
+Cinder, with --full).
 """
+
+import uuid
 
 from oslo_concurrency import processutils
 import testtools
@@ -141,6 +147,61 @@ class EngineOnTheTestBed(testtools.TestCase):
         self.assertEqual(errors.WRAPPER_REFUSED, exc.exit_code, exc)
         self.assertIn("configured parent", str(exc))
         self.assertEqual(b"", sink.data)
+
+
+class EngineBetweenTwoHosts(testtools.TestCase):
+    """Host 1's tank/cinder -> host 2's tank/cinder, two SSH transports."""
+
+    def setUp(self):
+        super().setUp()
+        self.h1 = testbed.get_host()             # SkipTest when unavailable
+        self.h2 = testbed.get_second_host()
+        self.name = "volume-xfer-2h-%s" % uuid.uuid4().hex[:8]
+        ends = []
+        for h in (self.h1, self.h2):
+            ex = ssh.SSHExecutor(
+                h.host, port=h.port, login=h.user, private_key=h.driver_key,
+                known_hosts_file=h.known_hosts)
+            self.addCleanup(ex.close)
+            self.addCleanup(h.admin, "zfs destroy -r %s/%s"
+                            % (h.parent, self.name))
+            ends.append(zfs.ZFSHost(ex, h.parent))
+        self.src, self.dst = ends
+        self.dev = "/dev/zvol/%s/%s" % (self.h1.parent, self.name)
+        self.h1.admin_ok(
+            "zfs create -s -V %d %s/%s && udevadm settle && dd "
+            "if=/dev/urandom of=%s bs=1M count=8 seek=4 conv=fsync "
+            "status=none" % (64 * MiB, self.h1.parent, self.name, self.dev),
+            timeout=300)
+
+    def names(self, host):
+        out = host.admin_ok("zfs list -H -o name -t all -r %s" % host.parent)
+        return sorted(n for n in out.split() if self.name in n)
+
+    def test_cut_stream_resumes_on_the_other_host(self):
+        want = self.h1.admin_ok("b2sum < %s" % self.dev).split()[0]
+        props = ("zfs get -H -p -o value guid,used,written %s/%s"
+                 % (self.h1.parent, self.name))
+        before = self.h1.admin_ok(props)
+        cut = [1]
+
+        def fault(sent):
+            if cut[0] and sent >= 3 * MiB:
+                cut[0] -= 1
+                raise OSError("cut by the test after %d bytes" % sent)
+
+        stats = transfer.ZvolTransfer(self.src, self.dst,
+                                      fault=fault).run(self.name)
+        self.assertEqual(1, stats.resumed)
+        self.assertEqual(want, self.h2.admin_ok(
+            "udevadm settle; b2sum < /dev/zvol/%s/%s"
+            % (self.h2.parent, self.name)).split()[0])
+        # the source as it was, the copy alone on host 2, no snapshot left
+        self.assertEqual(before, self.h1.admin_ok(props))
+        self.assertEqual(["%s/%s" % (self.h1.parent, self.name)],
+                         self.names(self.h1))
+        self.assertEqual(["%s/%s" % (self.h2.parent, self.name)],
+                         self.names(self.h2))
 
 
 class _Bytes(object):
