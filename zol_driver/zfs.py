@@ -74,6 +74,7 @@ HIDDEN_PREFIX = 'zol-deleted-'
 CLONE_SNAP_PREFIX = 'zol-clone-'
 REVERT_PREFIX = 'zol-revert-'
 MIGRATE_SNAP_PREFIX = 'zol-migrate-'     # transfer.py's own snapshot
+EXTENTS_SNAP_PREFIX = 'zol-extents-'     # the wrapper's, for image reads
 
 PROP_OWNER = 'zol:cinder_id'
 PROP_MANAGED = 'zol:managed'
@@ -188,7 +189,8 @@ def is_internal(child):
 
 
 def is_temporary_snapshot(snap):
-    return snap.startswith((CLONE_SNAP_PREFIX, MIGRATE_SNAP_PREFIX))
+    return snap.startswith((CLONE_SNAP_PREFIX, MIGRATE_SNAP_PREFIX,
+                            EXTENTS_SNAP_PREFIX))
 
 
 def blocking_snapshots(detail):

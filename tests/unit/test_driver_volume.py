@@ -813,6 +813,9 @@ class ManageTestCase(DriverTestCase):
                 (P + '/v@mine', snap, GiB, 0, 'off', '-', 'sid', 'yes'),
                 (P + '/v@zol-clone-w', snap, GiB, 0, 'off', P + '/w', '-',
                  '-'),
+                # an image copy's, left by a host that died during the copy
+                (P + '/v@zol-extents-4242', snap, GiB, 0, 'off', '-', '-',
+                 '-'),
                 (P + '/v@gone', snap, GiB, 0, 'on', P + '/x', '-', '-'),
                 (P + '/zol-deleted-y@s', snap, GiB, 0, 'off', '-', '-', '-'),
                 (P + '@parentsnap', snap, '-', 0, 'off', '-', '-', '-')]
