@@ -434,11 +434,12 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
             # Nova deletes the attachment of a failed attach: until then
             # the volume stays reserved
             self.detach_all(obj_id)
-        # Cinder's start-up clean-up does not cover extends: the driver
-        # names a volume left 'extending' at start-up; no need to wait
-        # for it to count as stuck then
-        warned = kind == "extend" and any(
-            obj_id in ln and '"extending" at start-up' in ln
+        # Cinder's start-up clean-up covers neither extends nor uploads:
+        # the driver names a volume left 'extending' or 'uploading' at
+        # start-up; no need to wait for it to count as stuck then
+        left = {"extend": "extending", "to-image": "uploading"}.get(kind)
+        warned = left is not None and any(
+            obj_id in ln and '"%s" at start-up' % left in ln
             for ln in self.aio.log_since(SERVICE, result["offset"]))
         status = self.final(obj, obj_id, stuck=10 if warned else STUCK)
         outcome = "%s %s" % (obj, status)
@@ -448,6 +449,14 @@ class FaultsTest(aio_checks.HostRecordsMixin, testtools.TestCase):
             outcome += ("%s; %s" % (" (the driver's start-up warning named "
                                     "it)" if warned else "",
                                     self.recover_extend(obj_id)))
+        elif kind == "to-image" and warned and \
+                status == "uploading (stuck)":
+            # documented (doc/deployment.rst): reset-state, delete the
+            # queued image (clean_op), upload again; the zvol was only read
+            self.admin.volumes.reset_state(obj_id, "available")
+            outcome += (" (the driver's start-up warning named it); "
+                        "recovered by reset-state available: %s"
+                        % self.final("volume", obj_id))
         elif status.endswith("(stuck)"):
             self.expect(False, "%s %s %s" % (obj, obj_id, status))
             if obj == "volume":
