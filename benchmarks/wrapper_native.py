@@ -51,8 +51,9 @@ TID = 1
 VERBS = ('target-create', 'target-allow', 'target-deny', 'target-delete')
 
 
-def bare_commands(tgtadm, dev):
+def bare_commands(tgtadm, dev, tid=TID):
     """The tgtadm argvs each verb needs, in the order they run."""
+    TID = tid   # noqa: N806 (the module's default, or the first free tid)
     t = [tgtadm, '--lld', 'iscsi']
     return {
         'target-create': [
@@ -102,6 +103,20 @@ class Bed(object):
         self.tgtd.cleanUp()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def populate(self, n):
+        """``n`` other targets made by the wrapper (tids 1..n).
+
+        As a host with many exports holds them; each is backed by its own
+        small file.
+        """
+        for i in range(n):
+            dev = os.path.join(os.path.dirname(self.dev), 'bg%d' % i)
+            with open(dev, 'wb') as f:
+                f.truncate(1 << 20)
+            self.wrapper('target-create %s-bg%d tank/cinder/bg%d sn-bg%d '
+                         'bguser%d' % (IQN, i, i, i, i),
+                         (SECRET + '\n').encode())
+
     def wrapper(self, command, stdin=b''):
         rc, _out, err = wt.run_wrapper(self.conf, command, stdin)
         if rc:
@@ -131,15 +146,21 @@ def run_bare(argvs):
         subprocess.run(argv, check=True, capture_output=True)
 
 
-def measure(n):
+def measure(n, background=0):
     """{verb: {'wrapper': [ms], 'floor': [ms]}} over n rounds.
 
     A round is one create, allow, deny, delete cycle each way; who goes
-    first alternates by round.
+    first alternates by round. ``background`` other targets are in tgtd
+    all along (the measured one gets the next tid).
     """
     bed = Bed()
     try:
-        bare = bare_commands(bed.tgtadm, bed.dev)
+        t0 = time.perf_counter()
+        bed.populate(background)
+        if background:
+            print('%d background targets made in %.1f s' % (
+                background, time.perf_counter() - t0), file=sys.stderr)
+        bare = bare_commands(bed.tgtadm, bed.dev, tid=background + 1)
         ways = {'wrapper': bed.verbs(),
                 'floor': {v: (lambda v=v: run_bare(bare[v])) for v in bare}}
         samples = {v: {'wrapper': [], 'floor': []} for v in VERBS}
@@ -158,18 +179,22 @@ def measure(n):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', type=int, default=20, help='rounds')
+    parser.add_argument('--background', type=int, default=0,
+                        help='other targets in tgtd while measuring '
+                        '(issue 22\'s scale: e.g. 200)')
     parser.add_argument('--json', action='store_true',
                         help='print the samples as JSON instead')
     args = parser.parse_args()
     why = wt._missing_tools()
     if why:
         sys.exit('cannot run: %s' % why)
-    samples = measure(args.n)
+    samples = measure(args.n, args.background)
     if args.json:
         print(json.dumps(samples))
         return
     print('wrapper target verbs vs bare tgtadm, native CPU, real tgtd, '
-          'median of %d (ms)' % args.n)
+          'median of %d (ms), %d other targets in tgtd'
+          % (args.n, args.background))
     print('%-15s %5s %9s %9s %7s' % ('verb', 'cmds', 'wrapper', 'floor',
                                      'ratio'))
     bed_cmds = bare_commands('tgtadm', 'dev')
