@@ -53,33 +53,32 @@ VERBS = ('target-create', 'target-allow', 'target-deny', 'target-delete')
 
 def bare_commands(tgtadm, dev, tid=TID):
     """The tgtadm argvs each verb needs, in the order they run."""
-    TID = tid   # noqa: N806 (the module's default, or the first free tid)
     t = [tgtadm, '--lld', 'iscsi']
     return {
         'target-create': [
-            t + ['--op', 'new', '--mode', 'target', '--tid', str(TID),
+            t + ['--op', 'new', '--mode', 'target', '--tid', str(tid),
                  '--targetname', IQN],
-            t + ['--op', 'new', '--mode', 'logicalunit', '--tid', str(TID),
+            t + ['--op', 'new', '--mode', 'logicalunit', '--tid', str(tid),
                  '--lun', '1', '--backing-store', dev, '--bstype', 'rdwr'],
             t + ['--op', 'update', '--mode', 'logicalunit', '--tid',
-                 str(TID), '--lun', '1', '--params', 'scsi_sn=sn-bench'],
+                 str(tid), '--lun', '1', '--params', 'scsi_sn=sn-bench'],
             t + ['--op', 'new', '--mode', 'account', '--user', USER,
                  '--password', SECRET],
-            t + ['--op', 'bind', '--mode', 'account', '--tid', str(TID),
+            t + ['--op', 'bind', '--mode', 'account', '--tid', str(tid),
                  '--user', USER],
-            t + ['--op', 'bind', '--mode', 'target', '--tid', str(TID),
+            t + ['--op', 'bind', '--mode', 'target', '--tid', str(tid),
                  '-I', 'ALL']],
         # the first allowed initiator replaces ALL
         'target-allow': [
-            t + ['--op', 'bind', '--mode', 'target', '--tid', str(TID),
+            t + ['--op', 'bind', '--mode', 'target', '--tid', str(tid),
                  '--initiator-name', INIT],
-            t + ['--op', 'unbind', '--mode', 'target', '--tid', str(TID),
+            t + ['--op', 'unbind', '--mode', 'target', '--tid', str(tid),
                  '-I', 'ALL']],
         'target-deny': [
-            t + ['--op', 'unbind', '--mode', 'target', '--tid', str(TID),
+            t + ['--op', 'unbind', '--mode', 'target', '--tid', str(tid),
                  '--initiator-name', INIT]],
         'target-delete': [
-            t + ['--op', 'delete', '--mode', 'target', '--tid', str(TID)],
+            t + ['--op', 'delete', '--mode', 'target', '--tid', str(tid)],
             t + ['--op', 'delete', '--mode', 'account', '--user', USER]],
     }
 
