@@ -89,13 +89,7 @@ class NonRootHostTest(test_export.ExportTestBase):
                                      '/tmp/driver.pub %s'
                                      % (USER, parent, CONF), timeout=300)
             self.assertIn('may now run the wrapper on %s' % parent, out)
-        ex = ssh.SSHExecutor(
-            self.host.host, port=self.host.port, login=USER,
-            private_key=self.host.driver_key,
-            known_hosts_file=self.host.known_hosts, strict_host_key=True,
-            conn_timeout=20, command_timeout=180)
-        self.addCleanup(ex.close)
-        self.use_driver(ex, PARENT, GROUP, san_login=USER,
+        self.use_driver(self.new_executor(), PARENT, GROUP, san_login=USER,
                         use_chap_auth=True)
 
     def new_executor(self):
