@@ -335,6 +335,12 @@ class TestConfigTrust(TrustTestCase):
         self.addCleanup(shutil.rmtree, top, ignore_errors=True)
         os.chmod(top, 0o755)
         shutil.copytree(self.w.bin, os.path.join(top, 'bin'))
+        # The checkout may sit where nobody cannot read (CI clones under
+        # /root, 0700): the wrapper and its helper go beside the config.
+        wrapper = os.path.join(top, 'zfswrapper.sh')
+        shutil.copy(tw.WRAPPER, wrapper)
+        shutil.copy(os.path.join(os.path.dirname(tw.WRAPPER),
+                                 'zfswrapper-helper.sh'), top)
         os.makedirs(os.path.join(top, 'state'), mode=0o700)
         os.chown(os.path.join(top, 'state'), NOBODY, NOBODY)
         with open(self.w.conf) as f:
@@ -346,7 +352,7 @@ class TestConfigTrust(TrustTestCase):
         os.chown(conf, NOBODY, NOBODY)
         os.chmod(conf, 0o444)
         argv = ['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY,
-                '--clear-groups', tw.DASH, tw.WRAPPER, '-c', conf]
+                '--clear-groups', tw.DASH, wrapper, '-c', conf]
         env = {'PATH': '/usr/bin:/bin',
                'SSH_ORIGINAL_COMMAND': 'zfs list -H -p -o name tank/cinder'}
         p = subprocess.run(argv, env=env, capture_output=True, timeout=60)
