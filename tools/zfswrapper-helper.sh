@@ -283,13 +283,26 @@ find_target() {
     return 1
 }
 
-tid_exists() {
+# table_tids: TIDS = " 1 2 5 ", the tids in TABLE, so that a membership
+# test is one pattern match (walking TABLE once per candidate tid made
+# alloc_tid cost 29 ms at 200 targets: benchmarks/wrapper_native.py).
+table_tids() {
+    TIDS=' '
     IFS=$NL
     for _l in $TABLE; do
-        [ "${_l%%|*}" != "$1" ] || { IFS=' '; return 0; }
+        TIDS="$TIDS${_l%%|*} "
     done
     IFS=' '
+}
+
+in_tids() {
+    case $TIDS in *" $1 "*) return 0 ;; esac
     return 1
+}
+
+tid_exists() {
+    table_tids
+    in_tids "$1"
 }
 
 # table_put IQN: TABLE's line of tid T_TID becomes IQN with the other T_*
@@ -313,12 +326,13 @@ table_put() {
 
 # alloc_tid [PREFERRED]: NEW_TID = PREFERRED if free, else the lowest free.
 alloc_tid() {
-    if [ -n "${1-}" ] && ! tid_exists "$1"; then
+    table_tids
+    if [ -n "${1-}" ] && ! in_tids "$1"; then
         NEW_TID=$1
         return
     fi
     NEW_TID=1
-    while tid_exists "$NEW_TID"; do
+    while in_tids "$NEW_TID"; do
         NEW_TID=$((NEW_TID + 1))
     done
 }
