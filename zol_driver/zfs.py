@@ -75,6 +75,7 @@ CLONE_SNAP_PREFIX = 'zol-clone-'
 REVERT_PREFIX = 'zol-revert-'
 MIGRATE_SNAP_PREFIX = 'zol-migrate-'     # transfer.py's own snapshot
 EXTENTS_SNAP_PREFIX = 'zol-extents-'     # the wrapper's, for image reads
+REPL_SNAP_PREFIX = 'zol-repl-'           # replication.py's, kept
 
 PROP_OWNER = 'zol:cinder_id'
 PROP_MANAGED = 'zol:managed'
