@@ -85,7 +85,70 @@ def qemu_io(conn, commands, initiator=INITIATOR, password=None,
     return p.returncode, p.stdout + p.stderr
 
 
-class CinderEndToEndTest(testtools.TestCase):
+class AIOVolumeHelpers(object):
+    """Attach, write, read back and clean up through a Cinder AIO.
+
+    For test classes that set ``aio`` (cinder_aio.CinderAIOFixture) and
+    ``client``; the end-to-end, migration and replication tests share it.
+    """
+
+    def _attach_logs(self, exc_info):
+        self.addDetail("cinder-volume-log", content.text_content(
+            self.aio.logs("cinder-volume", lines=150)))
+
+    def _delete_quietly(self, vol_id):
+        """Cleanup: delete what a failed test left (cascade), wait gone."""
+        try:
+            vol = self.client.volumes.get(vol_id)
+        except cinder_aio.cinder_exc.NotFound:
+            return
+        for att in self.client.attachments.list(
+                search_opts={"volume_id": vol_id}):
+            with contextlib.suppress(cinder_aio.cinder_exc.ClientException):
+                self.client.attachments.delete(att.id)
+        with contextlib.suppress(cinder_aio.cinder_exc.NotFound):
+            if vol.status not in ("available", "error", "in-use",
+                                  "attaching", "reserved"):
+                self.aio.wait_for_volume(vol_id, "available")
+            self.client.volumes.delete(vol_id, cascade=True)
+            self.aio.wait_for_volume(vol_id, "deleted")
+
+    def _no_errors_left(self):
+        bad = [(v.id, v.status) for v in self.client.volumes.list()
+               if v.status != "available"]
+        bad += [(s.id, s.status) for s in
+                self.client.volume_snapshots.list()
+                if s.status.startswith("error")]
+        self.assertEqual([], bad, "volumes/snapshots left in a bad state")
+
+    @contextlib.contextmanager
+    def _attached(self, vol):
+        """attachment-create --connect, complete; yield connection data."""
+        att = self.client.attachments.create(vol.id, CONNECTOR,
+                                             instance_id=None, mode="rw")
+        try:
+            info = att["connection_info"]
+            self.client.attachments.complete(att["id"])
+            self.aio.wait_for_volume(vol.id, "in-use")
+            yield info
+        finally:
+            self.client.attachments.delete(att["id"])
+            self.aio.wait_for_volume(vol.id, "available")
+
+    def _write(self, conn, pattern, offset=0, length=MiB):
+        rc, out = qemu_io(conn, ["write -P %s %d %d"
+                                 % (pattern, offset, length)])
+        self.assertEqual(0, rc, out)
+        self.assertNotIn("failed", out)
+
+    def _check(self, conn, pattern, offset=0, length=MiB):
+        rc, out = qemu_io(conn, ["read -P %s %d %d"
+                                 % (pattern, offset, length)])
+        self.assertEqual(0, rc, out)
+        self.assertNotIn("Pattern verification failed", out)
+
+
+class CinderEndToEndTest(AIOVolumeHelpers, testtools.TestCase):
     """One AIO for the class: starting Cinder costs about a minute."""
 
     aio = None
@@ -123,10 +186,6 @@ class CinderEndToEndTest(testtools.TestCase):
         self.addCleanup(self._no_errors_left)
         self.addOnException(self._attach_logs)
 
-    def _attach_logs(self, exc_info):
-        self.addDetail("cinder-volume-log", content.text_content(
-            self.aio.logs("cinder-volume", lines=150)))
-
     # ---- helpers ----
 
     def _create(self, size=1, vtype="thin", **kw):
@@ -149,31 +208,6 @@ class CinderEndToEndTest(testtools.TestCase):
         self.client.volume_snapshots.delete(snap)
         self.aio.wait_for_snapshot(snap.id, "deleted")
 
-    def _delete_quietly(self, vol_id):
-        """Cleanup: delete what a failed test left (cascade), wait gone."""
-        try:
-            vol = self.client.volumes.get(vol_id)
-        except cinder_aio.cinder_exc.NotFound:
-            return
-        for att in self.client.attachments.list(
-                search_opts={"volume_id": vol_id}):
-            with contextlib.suppress(cinder_aio.cinder_exc.ClientException):
-                self.client.attachments.delete(att.id)
-        with contextlib.suppress(cinder_aio.cinder_exc.NotFound):
-            if vol.status not in ("available", "error", "in-use",
-                                  "attaching", "reserved"):
-                self.aio.wait_for_volume(vol_id, "available")
-            self.client.volumes.delete(vol_id, cascade=True)
-            self.aio.wait_for_volume(vol_id, "deleted")
-
-    def _no_errors_left(self):
-        bad = [(v.id, v.status) for v in self.client.volumes.list()
-               if v.status != "available"]
-        bad += [(s.id, s.status) for s in
-                self.client.volume_snapshots.list()
-                if s.status.startswith("error")]
-        self.assertEqual([], bad, "volumes/snapshots left in a bad state")
-
     def _zfs(self, vol, *props):
         out = self.host.admin_ok(
             "zfs get -H -p -o value %s %s/volume-%s"
@@ -182,32 +216,6 @@ class CinderEndToEndTest(testtools.TestCase):
 
     def _zfs_names(self):
         return set(self.host.zfs_names())
-
-    @contextlib.contextmanager
-    def _attached(self, vol):
-        """attachment-create --connect, complete; yield connection data."""
-        att = self.client.attachments.create(vol.id, CONNECTOR,
-                                             instance_id=None, mode="rw")
-        try:
-            info = att["connection_info"]
-            self.client.attachments.complete(att["id"])
-            self.aio.wait_for_volume(vol.id, "in-use")
-            yield info
-        finally:
-            self.client.attachments.delete(att["id"])
-            self.aio.wait_for_volume(vol.id, "available")
-
-    def _write(self, conn, pattern, offset=0, length=MiB):
-        rc, out = qemu_io(conn, ["write -P %s %d %d"
-                                 % (pattern, offset, length)])
-        self.assertEqual(0, rc, out)
-        self.assertNotIn("failed", out)
-
-    def _check(self, conn, pattern, offset=0, length=MiB):
-        rc, out = qemu_io(conn, ["read -P %s %d %d"
-                                 % (pattern, offset, length)])
-        self.assertEqual(0, rc, out)
-        self.assertNotIn("Pattern verification failed", out)
 
     def _capacity(self, conn):
         rc, out = qemu_io(conn, ["length"])

@@ -46,17 +46,8 @@ QUICK = os.environ.get("ZOL_MIGRATION_QUICK") == "1"
 DATA_MIB = 64 if FULL else 16
 
 
-class MigrationTest(testtools.TestCase):
+class MigrationTest(test_cinder_e2e.AIOVolumeHelpers, testtools.TestCase):
     """One AIO with [zol] and [zol2]; volumes moved back and forth."""
-
-    # the end-to-end test's helpers, not its tests (no module-level name
-    # for its class here, or the loader would run those too)
-    _attach_logs = test_cinder_e2e.CinderEndToEndTest._attach_logs
-    _attached = test_cinder_e2e.CinderEndToEndTest._attached
-    _write = test_cinder_e2e.CinderEndToEndTest._write
-    _check = test_cinder_e2e.CinderEndToEndTest._check
-    _delete_quietly = test_cinder_e2e.CinderEndToEndTest._delete_quietly
-    _no_errors_left = test_cinder_e2e.CinderEndToEndTest._no_errors_left
 
     @classmethod
     def setUpClass(cls):

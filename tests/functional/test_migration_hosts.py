@@ -52,16 +52,8 @@ P1 = "tank/cinder"
 P2 = "tank/cinder2"
 
 
-class TwoHostMigrationTest(testtools.TestCase):
-
-    # the end-to-end test's helpers (no module-level name for its class
-    # here, or the loader would run its tests too)
-    _attach_logs = test_cinder_e2e.CinderEndToEndTest._attach_logs
-    _write = test_cinder_e2e.CinderEndToEndTest._write
-    _check = test_cinder_e2e.CinderEndToEndTest._check
-    _delete_quietly = test_cinder_e2e.CinderEndToEndTest._delete_quietly
-    _no_errors_left = test_cinder_e2e.CinderEndToEndTest._no_errors_left
-    wait_attached = test_cinder_e2e.CinderEndToEndTest._attached
+class TwoHostMigrationTest(test_cinder_e2e.AIOVolumeHelpers,
+                           testtools.TestCase):
 
     @classmethod
     def setUpClass(cls):
@@ -160,7 +152,7 @@ class TwoHostMigrationTest(testtools.TestCase):
                       "[ -b %s ] && break; sleep 0.2; done; "
                       "dd if=/dev/urandom of=%s bs=1M count=%d conv=fsync "
                       "status=none" % (dev, dev, DATA_MIB), timeout=300)
-        with self.wait_attached(vol) as conn:
+        with self._attached(vol) as conn:
             self._write(conn, "0xa5", 512 * MiB, MiB)
         return self._head_sum(vol)
 
@@ -168,7 +160,7 @@ class TwoHostMigrationTest(testtools.TestCase):
         """Both parts read back; the iSCSI login goes to vol's host."""
         self.assertEqual(head_sum, self._head_sum(vol))
         host, _parent = self._place(vol)
-        with self.wait_attached(vol) as conn:
+        with self._attached(vol) as conn:
             self.assertEqual("127.0.0.1:%d" % host.iscsi_port,
                              conn["target_portal"])
             self._check(conn, "0xa5", 512 * MiB, MiB)
@@ -328,7 +320,7 @@ class TwoHostMigrationTest(testtools.TestCase):
         self.assertEqual({"h1": [], "h2": ["%s/volume-%s" % (P1, vol.id)]},
                          self._where(vol.id))
         self._verify(vol, head)
-        with self.wait_attached(vol) as conn:
+        with self._attached(vol) as conn:
             self._check(conn, "0x5a", 700 * MiB, MiB)
             self._check(conn, "0x3c", 800 * MiB, MiB)
 
