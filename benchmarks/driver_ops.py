@@ -606,17 +606,11 @@ class Bench(object):
                        '%s=yes %s/{} < %s' % (zfs.PROP_MANAGED, parent,
                                               listing))
         made = time.monotonic() - t0
-        # parallel creates queue their device nodes, and under TCG udev
-        # dropped some links (33 of 500 /dev/zvol links missing while all
-        # 500 /dev/zd* were there): replay the block devices' events, as
-        # the wrapper does for one zvol, then wait for all (bounded)
-        self.admin.run('udevadm settle -t 300; udevadm trigger '
-                       '--subsystem-match=block --action=change; '
-                       'udevadm settle -t 300; end=$(($(date +%%s) + 600)); '
-                       'for n in $(head -n %d %s); do until [ -b '
-                       '/dev/zvol/%s/$n ]; do [ $(date +%%s) -lt $end ] || '
-                       '{ echo "no device for $n" >&2; exit 1; }; sleep 1; '
-                       'done; done' % (targets, listing, parent))
+        try:
+            self._wait_devices(parent, listing, targets)
+        except Exception:
+            self._destroy_population(parent, listing)
+            raise
         self.log('population: %d zvols made in %.0f s, devices of %d '
                  'there after %.0f s' % (zvols, made, targets,
                                          time.monotonic() - t0))
@@ -638,8 +632,29 @@ class Bench(object):
         finally:
             for vol in exported:
                 self.drv.remove_export(self.ctx, vol)
-            self.admin.run('xargs -P 16 -I{} zfs destroy %s/{} < %s; rm -f '
-                           '%s' % (parent, listing, listing))
+            self._destroy_population(parent, listing)
+
+    def _wait_devices(self, parent, listing, n):
+        """Until the first ``n`` zvols of ``listing`` have device nodes.
+
+        Parallel creates queue their device nodes, and under TCG udev
+        drops some links (33 of 500 /dev/zvol links missing while every
+        /dev/zd* was there; once one still missing after a single replay
+        and 600 s): replay the block devices' events every 30 s while one
+        is missing, as the wrapper does for one zvol (bounded: 600 s).
+        """
+        self.admin.run(
+            'udevadm settle -t 300; end=$(($(date +%%s) + 600)); last=0; '
+            'for n in $(head -n %d %s); do until [ -b /dev/zvol/%s/$n ]; '
+            'do now=$(date +%%s); [ $now -lt $end ] || '
+            '{ echo "no device for $n" >&2; exit 1; }; '
+            'if [ $((now - last)) -ge 30 ]; then udevadm trigger '
+            '--subsystem-match=block --action=change; udevadm settle -t 60; '
+            'last=$now; fi; sleep 1; done; done' % (n, listing, parent))
+
+    def _destroy_population(self, parent, listing):
+        self.admin.run('xargs -P 16 -I{} zfs destroy %s/{} < %s; rm -f %s'
+                       % (parent, listing, listing))
 
     def populated_stats(self, parent):
         """get_volume_stats on the populated host vs its bare commands.
