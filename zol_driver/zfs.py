@@ -190,8 +190,16 @@ def is_internal(child):
 
 
 def is_temporary_snapshot(snap):
+    """A snapshot of the driver's own, never a Cinder snapshot's.
+
+    Temporary ones (clone, migration, image read) and the replication
+    snapshots, which last: none is offered for manage, and a revert goes
+    around them (through a clone: a revert past a zol-repl snapshot makes
+    the next sync of the replica find no common snapshot: a new seed).
+    ``zfs destroy -r`` of a volume takes them all.
+    """
     return snap.startswith((CLONE_SNAP_PREFIX, MIGRATE_SNAP_PREFIX,
-                            EXTENTS_SNAP_PREFIX))
+                            EXTENTS_SNAP_PREFIX, REPL_SNAP_PREFIX))
 
 
 def blocking_snapshots(detail):

@@ -70,6 +70,12 @@ HOSTILE = [
     'zvol-recv -o mountpoint=/etc tank/cinder/v', 'zvol-recv tank/other/v',
     'zvol-recv tank/cinder/v@s', 'zfs receive tank/cinder/v',
     'zfs send tank/cinder/v@s', 'zvol-sum /dev/sda',
+    # zvol-recv-incr (1.6.0, issue 20)
+    'zvol-recv-incr tank/other/v', 'zvol-recv-incr tank/cinder/v@zol-repl-1',
+    'zvol-recv-incr -F tank/cinder/v', 'zvol-recv-incr tank/cinder/v -F',
+    'zvol-recv-incr -o readonly=off tank/cinder/v',
+    'zvol-recv-incr tank/cinder/zol-deleted-v', 'zvol-recv-incr tank/cinder',
+    'zvol-recv-incr tank/cinder/v;id',
 ]
 
 
