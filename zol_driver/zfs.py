@@ -597,6 +597,17 @@ class ZFSHost(object):
         return {prop: value for prop, value, source in
                 self._get_rows(name, sorted(props)) if source == 'local'}
 
+    def local_settings(self, name):
+        """{prop: value} of every property set locally on name (one get).
+
+        Only those the wrapper lets the driver set: zol: user properties
+        and NATIVE_PROPS; values as zfs get -p prints them.
+        """
+        return {prop: value for prop, value, source in
+                self._get_rows(name, ('all',))
+                if source == 'local' and (prop.startswith('zol:') or
+                                          prop in NATIVE_PROPS)}
+
     def revert_by_clone(self, snap, props):
         """Revert a zvol to snap when ZFS refuses a rollback.
 
