@@ -23,7 +23,8 @@ readonly and receive_resume_token) tells every step where it stands.
 
 A common snapshot is one of the same name and the same guid on both
 sides. Sequence numbers: ``n`` = 1 + the highest ``zol-repl-<n>`` on
-either side, so a name is never reused for other data. What it
+either side, so a name comes back only once it is gone from both (after a
+failed sync), and the guid tells the new snapshot from the old. What it
 guarantees (doc/replication.rst): the replica is always a whole
 ``zol-repl`` snapshot of the source (a cut stream is resumed once from
 the token, else the partial receive is aborted and the replica stays at
