@@ -33,6 +33,7 @@ stream can overwrite a replica that was changed or promoted.
 """
 
 import re
+import time
 
 from oslo_log import log as logging
 
@@ -221,6 +222,7 @@ class Replicator(object):
                                        % self.secondary.full(name))
         snap = '%s%d' % (SNAP_PREFIX, max(src.top(), dst.top()) + 1)
         full = self.primary.snapshot_name(name, snap)
+        start = time.monotonic()
         self.primary.snapshot(full)
         engine = self._engine()
         try:
@@ -243,6 +245,7 @@ class Replicator(object):
             raise ReplicationError(where, 'cannot set the replica\'s '
                                    'properties: %s' % exc)
         self._drop(self.primary, name, src.names(), where)
+        engine.stats.seconds = time.monotonic() - start
         LOG.info('%(w)s: seeded at %(s)s: %(st)r',
                  {'w': where, 's': snap, 'st': engine.stats})
         return engine.stats
@@ -281,6 +284,7 @@ class Replicator(object):
         snap = '%s%d' % (SNAP_PREFIX, max(src.top(), dst.top()) + 1)
         full = self.primary.snapshot_name(name, snap)
         base = self.primary.snapshot_name(name, common[1])
+        start = time.monotonic()
         self.primary.snapshot(full)
         engine = self._engine()
         try:
@@ -294,6 +298,7 @@ class Replicator(object):
         self._drop(self.primary, name, src.names(), where)
         self._drop(self.secondary, name,
                    [s for s in dst.names() if s not in newer], where)
+        engine.stats.seconds = time.monotonic() - start
         LOG.info('%(w)s: synced %(a)s -> %(b)s: %(st)r',
                  {'w': where, 'a': common[1], 'b': snap, 'st': engine.stats})
         return engine.stats
@@ -343,12 +348,12 @@ class Replicator(object):
             raise ReplicationError(full, 'the replica holds no zol-repl '
                                    'snapshot (never seeded completely)')
         newest = dst.newest()
-        if dst.readonly == 'off' and not dst.token:
+        self._abort_partial(dst)
+        if dst.readonly == 'off':
             # promoted already (a retried fail-over): never roll back what
             # was written since
             LOG.info('%s is live already (readonly=off)', full)
             return newest
-        self._abort_partial(dst)
         try:
             self.secondary.rollback(self.secondary.snapshot_name(name,
                                                                  newest))

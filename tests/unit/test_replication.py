@@ -298,6 +298,7 @@ class ReplicationTestCase(testtools.TestCase):
         stats = self.rep.seed(VOL)
         self.assertIsInstance(stats, transfer.Stats)
         self.assertGreater(stats.bytes, 0)
+        self.assertGreater(stats.seconds, 0)
         replica = self.replica()
         self.assertEqual(b'first data', replica.data)
         self.assertEqual(['zol-repl-1'], self.names(replica))
@@ -492,6 +493,11 @@ class ReplicationTestCase(testtools.TestCase):
         replica.data = b'written after the fail-over'
         self.assertEqual('zol-repl-2', self.rep.promote(VOL))
         self.assertEqual(b'written after the fail-over', replica.data)
+        # even with a partial receive into it (only discarded)
+        replica.token, replica.partial = '1-q', b'part'
+        self.assertEqual('zol-repl-2', self.rep.promote(VOL))
+        self.assertEqual(b'written after the fail-over', replica.data)
+        self.assertIsNone(replica.token)
 
     def test_promote_without_a_replica(self):
         self.assertRaises(replication.ReplicationError, self.rep.promote,
