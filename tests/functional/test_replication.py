@@ -25,7 +25,8 @@ host 1's copy demoted, Replicator(host 2, host 1) syncs it back without a
 full copy. And what zfs itself refuses through ``zvol-recv-incr`` on the
 real host: a full stream into the replica, a stream whose base is not the
 replica's newest snapshot, a replica changed since its snapshot, a zvol
-that does not exist; each leaves the replica as it was. Small zvols
+that does not exist; each leaves the replica as it was. A delete of
+either side is not blocked by the zol-repl snapshots. Small zvols
 (24 MiB, 4 MiB written at a time) keep it cheap under emulation.
 """
 
@@ -209,6 +210,13 @@ class ReplicationBetweenTwoHosts(testtools.TestCase):
             _Bytes(b"x" * 1024))
         self.assertIn("does not exist: zvol-recv-incr updates an existing "
                       "zvol only", str(exc))
+        # the zol-repl snapshots never block a delete (zfs destroy -r), on
+        # either side
+        self.assertEqual("destroyed", self.p1.delete_volume(self.name))
+        rep.remove(self.name)
+        rep.remove(self.name)                   # gone: fine
+        self.assertFalse(self.p1.exists(self.name))
+        self.assertFalse(self.p2.exists(self.name))
 
 
 class _Bytes(object):
