@@ -308,7 +308,15 @@ LEGITIMATE = [
     'zfs list -H -p -r -d 2 -t volume,snapshot -o name,used,defer_destroy,'
     'clones tank/cinder',
     'zfs list -H -p -o name tank2/cinder/sub',
-    'zpool list -H -p -o name,size,free,allocated tank2',
+    # the replication engine's (issue 20): its state in one listing, the
+    # source's local properties, a replica's readonly, a promote
+    'zfs list -H -p -r -d 1 -t volume,snapshot -o name,type,guid,creation,'
+    'readonly,receive_resume_token tank/cinder/volume-1',
+    'zfs get -H -p -o property,value,source all tank/cinder/volume-1',
+    'zfs set compression=lz4 refreservation=auto zol:cinder_id=c1d '
+    'readonly=on tank/cinder/volume-1',
+    'zfs rollback tank/cinder/volume-1@zol-repl-12',
+    'zfs destroy -d tank/cinder/volume-1@zol-repl-11',
     'tgtadm --lld iscsi --op show --mode target',
 ]
 
