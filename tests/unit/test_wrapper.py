@@ -308,6 +308,7 @@ LEGITIMATE = [
     'zfs list -H -p -r -d 2 -t volume,snapshot -o name,used,defer_destroy,'
     'clones tank/cinder',
     'zfs list -H -p -o name tank2/cinder/sub',
+    'zpool list -H -p -o name,size,free,allocated tank2',
     # the replication engine's (issue 20): its state in one listing, the
     # source's local properties, a replica's readonly, a promote
     'zfs list -H -p -r -d 1 -t volume,snapshot -o name,type,guid,creation,'
