@@ -2,8 +2,8 @@
 # zfswrapper-helper.sh - runs the verbs of zfswrapper.sh that are not a
 # binary of their own: the tgt targets (target-*), the zvol streams
 # (zvol-read, zvol-write and their -extents forms), the ZFS streams
-# (zvol-send, zvol-send-resume, zvol-recv, zvol-recv-abort), zvol-sum and
-# version (doc/wrapper-protocol.rst).
+# (zvol-send, zvol-send-resume, zvol-recv, zvol-recv-incr, zvol-recv-abort),
+# zvol-sum and version (doc/wrapper-protocol.rst).
 #
 # Only zfswrapper.sh runs it, as its last step: it has judged the command
 # against its GRAMMAR (every word here already fits its kind), logged it,
@@ -1345,6 +1345,27 @@ zvol_recv() {
     fail "the stream held a $(printable "$_t"), not a zvol: $1 destroyed"
 }
 
+# zvol_recv_incr PARENT/VOL: stdin, an incremental stream (or the rest of
+# an interrupted one: a later zvol-send-resume stream), onto the EXISTING
+# zvol PARENT/VOL, a replica (issue 20).  The same fixed flags as
+# zvol_recv, never -F: zfs itself refuses a full stream into an existing
+# dataset, a stream whose base is not the zvol's newest snapshot and a
+# zvol changed since that snapshot, and nothing of the zvol is lost then.
+zvol_recv_incr() {
+    _t=$("$C_ZFS" get -H -p -o value type "$1" 2>/dev/null 9>&-) ||
+        fail "$1 does not exist: zvol-recv-incr updates an existing zvol only"
+    [ "$_t" = volume ] ||
+        fail "$1 is a $(printable "$_t"), not a zvol: nothing received"
+    # zfs's own message (why it refused the stream) goes to stderr first
+    # shellcheck disable=SC2086     # fixed flags, split on purpose
+    "$C_ZFS" receive -s -u $RECV_EXCLUDE "$1" 9>&- && return 0
+    _rc=$?
+    log_event failed "$VERB: zfs receive into $1 failed (exit $_rc)"
+    printf 'zfswrapper: zvol-recv-incr: %s is unchanged or holds a resumable partial receive (zfs exit %s)\n' \
+        "$1" "$_rc" >&2
+    exit "$_rc"
+}
+
 # zvol_recv_abort PARENT/VOL: discard an interrupted receive into it
 # (a new zvol disappears; zfs refuses when there is nothing to discard).
 zvol_recv_abort() {
@@ -1383,6 +1404,7 @@ case $VERB in
     zvol-send) zvol_send "$@" ;;
     zvol-send-resume) zvol_send_resume ;;
     zvol-recv) zvol_recv "$@" ;;
+    zvol-recv-incr) zvol_recv_incr "$@" ;;
     zvol-recv-abort) zvol_recv_abort "$@" ;;
     zvol-sum) zvol_sum "$@" ;;
     *) fail "no verb $VERB here" ;;

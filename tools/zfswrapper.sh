@@ -56,7 +56,7 @@ CMD=$1
 SSH_FROM=$2
 shift 2
 
-VERSION=1.5.0
+VERSION=1.6.0
 MAX_COMMAND=4096
 MAX_WORD=128
 NL='
@@ -105,6 +105,7 @@ helper  zvol-send                                        : snap
 helper  zvol-send       -i=snap!                         : snap~
 helper  zvol-send-resume                                 :
 helper  zvol-recv                                        : volume
+helper  zvol-recv-incr                                   : volume
 helper  zvol-recv-abort                                  : volume
 helper  zvol-sum                                         : volume
 '

@@ -79,6 +79,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         1.5.0 - the same driver protocol; wrapper 1.5.0's
                 zvol-read-extents reads only a zvol's allocated blocks
                 (zfs send of a temporary snapshot)
+        1.6.0 - wrapper 1.6.0's zvol-recv-incr (incremental receive
+                onto an existing zvol) for asynchronous replication
+                (issue 20); older wrappers work without replication
     """
 
     VERSION = version.RELEASE

@@ -168,12 +168,24 @@ class ZvolTransfer(object):
 
     def _move(self, snap, dst_name, where):
         """The stream, one resume from the token, else discard."""
-        send = ['zvol-send', self.src.full(snap)]
+        self.stream(['zvol-send', self.src.full(snap)], dst_name, where)
+
+    def stream(self, send, dst_name, where, recv='zvol-recv',
+               keep_dst=False):
+        """One stream ``send`` (a wrapper argv) into ``dst_name``.
+
+        Cut off midway, it is resumed from the receiving side's token (up
+        to ``resumes`` times); if that fails too, the partial receive is
+        discarded and TransferError raised. ``recv``: ``zvol-recv`` (a new
+        zvol) or ``zvol-recv-incr`` (onto an existing zvol, replication).
+        ``keep_dst``: the destination existed before: a failure aborts
+        the partial receive and never destroys the zvol.
+        """
         token = None
         attempt = 0
         while True:
             try:
-                self._pipe(send, dst_name, token)
+                self._pipe(send, dst_name, token, recv)
                 return
             except Exception as exc:    # any failure: token or discard
                 failure = exc
@@ -187,10 +199,13 @@ class ZvolTransfer(object):
                              'max': self.resumes})
                 send = ['zvol-send-resume']
                 continue
-            self._discard(dst_name, token)
+            if keep_dst:
+                self._abort(dst_name, token)
+            else:
+                self._discard(dst_name, token)
             raise TransferError(where, 'stream failed: %s' % failure)
 
-    def _pipe(self, send_argv, dst_name, token):
+    def _pipe(self, send_argv, dst_name, token, recv='zvol-recv'):
         """One stream: sending host's stdout into receiving host's stdin."""
         pipe = _Pipe()
         failures = []
@@ -217,7 +232,7 @@ class ZvolTransfer(object):
         thread.start()
         try:
             self.dst.executor.stream_to(
-                ['zvol-recv', self.dst.full(dst_name)], pipe,
+                [recv, self.dst.full(dst_name)], pipe,
                 block_size=_BLOCK)
         finally:
             pipe.close_read()
@@ -248,6 +263,20 @@ class ZvolTransfer(object):
                             'failed: %(e)s', {'ds': self.dst.full(dst_name),
                                               'e': exc})
         self._destroy_dst(dst_name)
+
+    def _abort(self, dst_name, token):
+        """Discard a partial receive into an existing zvol, keep the zvol.
+
+        It stays at its newest snapshot. A failed abort is logged: the
+        partial receive stays (zvol-recv-abort discards it later).
+        """
+        if not token:
+            return
+        try:
+            self.dst.executor('zvol-recv-abort', self.dst.full(dst_name))
+        except Exception as exc:
+            LOG.error('discarding the partial receive into %(ds)s failed: '
+                      '%(e)s', {'ds': self.dst.full(dst_name), 'e': exc})
 
     def _destroy_dst(self, dst_name):
         try:

@@ -27,7 +27,7 @@ import re
 
 # setup.cfg's "version", the driver's VERSION and the wrapper's VERSION
 # must all equal this (tests/unit/test_version.py).
-RELEASE = '1.5.0'
+RELEASE = '1.6.0'
 
 # (1.4.0 adds the zvol-send/-recv/-sum verbs, which only migration uses:
 # it asks for them itself (STREAM_WRAPPER) and otherwise leaves the move
@@ -51,6 +51,9 @@ _TGT_LINE = re.compile(r'^tgtadm (\d+)\.(\d+)\.(\d+)\S*\s*$', re.M)
 
 # The first wrapper with the ZFS stream verbs (driver-assisted migration).
 STREAM_WRAPPER = (1, 4, 0)
+# The first wrapper with zvol-recv-incr (replication, issue 20): asked for
+# on the secondary host by replication.supports_replication only.
+REPL_WRAPPER = (1, 6, 0)
 
 _WRAPPER_LINE = re.compile(r'^zfswrapper (\d+)\.(\d+)\.(\d+)\s*$', re.M)
 

@@ -190,8 +190,16 @@ def is_internal(child):
 
 
 def is_temporary_snapshot(snap):
+    """A snapshot of the driver's own, never a Cinder snapshot's.
+
+    Temporary ones (clone, migration, image read) and the replication
+    snapshots, which last: none is offered for manage, and a revert goes
+    around them (through a clone: a revert past a zol-repl snapshot makes
+    the next sync of the replica find no common snapshot: a new seed).
+    ``zfs destroy -r`` of a volume takes them all.
+    """
     return snap.startswith((CLONE_SNAP_PREFIX, MIGRATE_SNAP_PREFIX,
-                            EXTENTS_SNAP_PREFIX))
+                            EXTENTS_SNAP_PREFIX, REPL_SNAP_PREFIX))
 
 
 def blocking_snapshots(detail):
@@ -588,6 +596,17 @@ class ZFSHost(object):
         """{prop: value} of the native props set locally on name."""
         return {prop: value for prop, value, source in
                 self._get_rows(name, sorted(props)) if source == 'local'}
+
+    def local_settings(self, name):
+        """{prop: value} of every property set locally on name (one get).
+
+        Only those the wrapper lets the driver set: zol: user properties
+        and NATIVE_PROPS; values as zfs get -p prints them.
+        """
+        return {prop: value for prop, value, source in
+                self._get_rows(name, ('all',))
+                if source == 'local' and (prop.startswith('zol:') or
+                                          prop in NATIVE_PROPS)}
 
     def revert_by_clone(self, snap, props):
         """Revert a zvol to snap when ZFS refuses a rollback.

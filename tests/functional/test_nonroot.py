@@ -36,6 +36,7 @@ from cinder.tests.unit import fake_volume
 from oslo_concurrency import processutils
 
 from tests.functional import test_export
+from zol_driver import replication
 from zol_driver import ssh
 from zol_driver import transfer
 from zol_driver import zfs
@@ -228,3 +229,52 @@ class NonRootHostTest(test_export.ExportTestBase):
         self.assertEqual(
             ['%s/%s' % (PARENT, name), '%s/%s' % (PARENT2, name)],
             [ln.split('\t')[0] for ln in state()])
+
+    def test_replication_between_parents_as_the_user(self):
+        """The replication engine (issue 20) with the delegated rights.
+
+        A seed (properties set, readonly=on), an incremental cut once and
+        resumed through zvol-recv-incr, a promote (rollback, readonly=off)
+        and the way back (demote, a reverse sync), all as the user.
+        """
+        name = 'volume-nonroot-repl'
+        dev1 = '/dev/zvol/%s/%s' % (PARENT, name)
+        dev2 = '/dev/zvol/%s/%s' % (PARENT2, name)
+        self.host.admin_ok(
+            'zfs create -s -V %d -o zol:cinder_id=r1 %s/%s && udevadm '
+            'settle && dd if=/dev/urandom of=%s bs=1M count=4 conv=fsync '
+            'status=none' % (24 * MiB, PARENT, name, dev1), timeout=300)
+        one = zfs.ZFSHost(self.ex, PARENT)
+        two = zfs.ZFSHost(self.new_executor(), PARENT2)
+        rep = replication.Replicator(one, two)
+        self.assertTrue(replication.supports_replication(self.ex))
+
+        def b2sum(dev):
+            return self.host.admin_ok('udevadm settle; b2sum < %s'
+                                      % dev).split()[0]
+
+        rep.seed(name)
+        self.assertEqual({'readonly': 'on', 'zol:cinder_id': 'r1'},
+                         two.get(name, ('readonly', 'zol:cinder_id')))
+        self.host.admin_ok('dd if=/dev/urandom of=%s bs=1M count=4 seek=4 '
+                           'conv=fsync status=none' % dev1, timeout=300)
+        cut = [1]
+
+        def fault(sent):
+            if cut[0] and sent >= 2 * MiB:
+                cut[0] -= 1
+                raise OSError('cut by the test after %d bytes' % sent)
+
+        rep._fault = fault
+        self.assertEqual(1, rep.sync(name).resumed)
+        synced = b2sum(dev1)
+        self.assertEqual(synced, b2sum(dev2))
+        self.assertEqual('zol-repl-2', rep.promote(name))
+        self.assertEqual('off', two.get(name, ('readonly',))['readonly'])
+        self.host.admin_ok('dd if=/dev/urandom of=%s bs=1M count=2 seek=10 '
+                           'conv=fsync status=none' % dev2, timeout=300)
+        back = replication.Replicator(two, one)
+        back.demote(name)
+        back.sync(name)
+        self.assertEqual(b2sum(dev2), b2sum(dev1))
+        self.assertEqual('on', one.get(name, ('readonly',))['readonly'])

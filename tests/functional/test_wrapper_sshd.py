@@ -70,6 +70,12 @@ HOSTILE = [
     'zvol-recv -o mountpoint=/etc tank/cinder/v', 'zvol-recv tank/other/v',
     'zvol-recv tank/cinder/v@s', 'zfs receive tank/cinder/v',
     'zfs send tank/cinder/v@s', 'zvol-sum /dev/sda',
+    # zvol-recv-incr (1.6.0, issue 20)
+    'zvol-recv-incr tank/other/v', 'zvol-recv-incr tank/cinder/v@zol-repl-1',
+    'zvol-recv-incr -F tank/cinder/v', 'zvol-recv-incr tank/cinder/v -F',
+    'zvol-recv-incr -o readonly=off tank/cinder/v',
+    'zvol-recv-incr tank/cinder/zol-deleted-v', 'zvol-recv-incr tank/cinder',
+    'zvol-recv-incr tank/cinder/v;id',
 ]
 
 
@@ -222,6 +228,41 @@ class TestWrapperThroughSSHD(testtools.TestCase):
             self.assertEqual((126, b''), (rc, out), err)
             self.assertIn('zfswrapper: refused: zvol-send-resume', err)
         self.assertEqual([], self.w.calls())
+
+    def test_incremental_receive_through_ssh(self):
+        """zvol-recv-incr: stdin unchanged into zfs receive, never -F.
+
+        A zfs stand-in (the unit tests') that refuses as zfs does a full
+        stream into an existing zvol; the real refusals are proven on the
+        test bed (tests/functional/test_replication.py).
+        """
+        unit._write(os.path.join(self.w.bin, 'zfs'),
+                    unit.STREAM_ZFS % {'dir': self.w.dir})
+        received = os.path.join(self.w.dir, 'received')
+        open(received, 'w').close()
+        os.chown(received, self.uid, -1)
+        unit._write(os.path.join(self.w.dir, 'st.type.tank_cinder_v'),
+                    'volume', 0o644)
+        stream = os.urandom(300000)
+        rc, out, err = self.ssh('zvol-recv-incr tank/cinder/v', stream)
+        self.assertEqual((0, b''), (rc, out), err)
+        with open(received, 'rb') as f:
+            self.assertEqual(stream, f.read())
+        self.assertEqual(['zfs', 'receive', '-s', '-u', '-x', 'mountpoint',
+                          '-x', 'sharenfs', '-x', 'sharesmb',
+                          'tank/cinder/v'], self.w.calls()[-1])
+        # zfs refuses (a full stream into the existing replica): its exit
+        # code and the wrapper's line come back, nothing else runs
+        unit._write(os.path.join(self.w.dir, 'st.rc'), '1', 0o644)
+        rc, out, err = self.ssh('zvol-recv-incr tank/cinder/v', stream)
+        self.assertEqual((1, b''), (rc, out), err)
+        self.assertIn('zvol-recv-incr: tank/cinder/v is unchanged', err)
+        self.assertEqual('receive', self.w.calls()[-1][1])
+        # a zvol that does not exist: zfs receive never runs
+        rc, out, err = self.ssh('zvol-recv-incr tank/cinder/w', stream)
+        self.assertEqual(1, rc, err)
+        self.assertIn('does not exist', err)
+        self.assertNotEqual(['receive'], self.w.calls()[-1][1:2])
 
     def test_zvol_sum_through_ssh(self):
         path = self.w.zvol('sum', 2 << 20)

@@ -491,6 +491,19 @@ class SnapshotCloneTestCase(DriverTestCase):
         self.assertEqual('zfs set volsize=%d %s/%s'
                          % (2 * GiB, P, vol.name), calls[-1])
 
+    def test_revert_past_a_replication_snapshot_goes_around_it(self):
+        vol = self.volume(size=1)
+        snap = self.snapshot(vol, volume_size=1)
+        self.ex.on('rollback', err=fakes.NEWER % (
+            'x@a', '%s/%s@zol-repl-12' % (P, vol.name)), exit_code=1)
+        self.ex.on('zfs get', out=getout('compression', 'zstd',
+                                         'refreservation', 'none'))
+        self.drv.revert_to_snapshot(self.ctx, vol, snap)
+        tmp = '%s/zol-revert-%s' % (P, vol.name)
+        self.assertIn('zfs promote ' + tmp, self.ex.calls)
+        self.assertEqual('zfs rename %s %s/%s' % (tmp, P, vol.name),
+                         self.ex.calls[-1])
+
     def test_revert_through_a_clone_undoes_a_failed_step(self):
         vol, snap = self._blocked_revert()
         self.ex.on('zfs rename %s/zol-revert' % P, err='pool is broken',
@@ -775,6 +788,9 @@ class ManageTestCase(DriverTestCase):
         self.assertRaises(exception.ManageExistingInvalidReference,
                           self.drv.manage_existing_snapshot, snap,
                           {'source-name': 'zol-clone-x'})
+        self.assertRaises(exception.ManageExistingInvalidReference,
+                          self.drv.manage_existing_snapshot, snap,
+                          {'source-name': 'zol-repl-3'})
 
     def test_unmanage_snapshot(self):
         vol = self.volume()
@@ -816,6 +832,8 @@ class ManageTestCase(DriverTestCase):
                 # an image copy's, left by a host that died during the copy
                 (P + '/v@zol-extents-4242', snap, GiB, 0, 'off', '-', '-',
                  '-'),
+                # replication's own (issue 20): kept, never Cinder's
+                (P + '/v@zol-repl-7', snap, GiB, 0, 'off', '-', '-', '-'),
                 (P + '/v@gone', snap, GiB, 0, 'on', P + '/x', '-', '-'),
                 (P + '/zol-deleted-y@s', snap, GiB, 0, 'off', '-', '-', '-'),
                 (P + '@parentsnap', snap, '-', 0, 'off', '-', '-', '-')]

@@ -309,6 +309,15 @@ LEGITIMATE = [
     'clones tank/cinder',
     'zfs list -H -p -o name tank2/cinder/sub',
     'zpool list -H -p -o name,size,free,allocated tank2',
+    # the replication engine's (issue 20): its state in one listing, the
+    # source's local properties, a replica's readonly, a promote
+    'zfs list -H -p -r -d 1 -t volume,snapshot -o name,type,guid,creation,'
+    'readonly,receive_resume_token tank/cinder/volume-1',
+    'zfs get -H -p -o property,value,source all tank/cinder/volume-1',
+    'zfs set compression=lz4 refreservation=auto zol:cinder_id=c1d '
+    'readonly=on tank/cinder/volume-1',
+    'zfs rollback tank/cinder/volume-1@zol-repl-12',
+    'zfs destroy -d tank/cinder/volume-1@zol-repl-11',
     'tgtadm --lld iscsi --op show --mode target',
 ]
 
@@ -591,6 +600,24 @@ HOSTILE = [
     'zvol-recv-abort', 'zvol-recv-abort tank/cinder',
     'zvol-recv-abort tank/other/v', 'zvol-recv-abort tank/cinder/v@s',
     'zvol-recv-abort tank/cinder/zol-deleted-volume-1',
+    # zvol-recv-incr (1.6.0): one existing zvol of a parent, no flags
+    'zvol-recv-incr', 'zvol-recv-incr tank/cinder', 'zvol-recv-incr tank',
+    'zvol-recv-incr tank/other/v', 'zvol-recv-incr tank/cinder/v@s',
+    'zvol-recv-incr tank/cinder/v@zol-repl-1',
+    'zvol-recv-incr -F tank/cinder/v', 'zvol-recv-incr -s tank/cinder/v',
+    'zvol-recv-incr -u tank/cinder/v', 'zvol-recv-incr -A tank/cinder/v',
+    'zvol-recv-incr -o readonly=off tank/cinder/v',
+    'zvol-recv-incr -o mountpoint=/ tank/cinder/v',
+    'zvol-recv-incr -x readonly tank/cinder/v',
+    'zvol-recv-incr -d tank/cinder', 'zvol-recv-incr -e tank/cinder',
+    'zvol-recv-incr tank/cinder/v -F', 'zvol-recv-incr tank/cinder/v -',
+    'zvol-recv-incr tank/cinder/v tank/cinder/w',
+    'zvol-recv-incr tank/cinder/zol-deleted-volume-1',
+    'zvol-recv-incr tank/cinder/zol-revert-volume-1',
+    'zvol-recv-incr tank/cinder/../../etc', 'zvol-recv-incr /dev/sda',
+    'zvol-recv-incr tank/cinder/v/child', 'zvol-recv-incr tank2/cinder',
+    'zvol-recv-incremental tank/cinder/v', 'zvol-recv-incr-abort tank/c/v',
+    'zfs receive -F tank/cinder/v', 'zfs receive -s -u tank/cinder/v',
     'zvol-sum', 'zvol-sum /dev/sda', 'zvol-sum tank/cinder',
     'zvol-sum tank/other/v', 'zvol-sum tank/cinder/v@s',
     'zvol-sum tank/cinder/v tank/cinder/w',
@@ -1957,6 +1984,44 @@ class TestZfsStreams(WrapperTestCase):
         rc, _out, _err = self.w.run('zvol-recv tank/cinder/v', b'cut')
         self.assertEqual(1, rc)
         self.assertNotIn('destroy', [c[1] for c in self.w.calls()])
+
+    def test_incremental_receive_onto_an_existing_zvol(self):
+        self.state('type.tank/cinder/v', 'volume')
+        self.run_ok('zvol-recv-incr tank/cinder/v', stdin=b'incremental')
+        self.assertEqual(
+            [['zfs', 'get', '-H', '-p', '-o', 'value', 'type',
+              'tank/cinder/v'],
+             ['zfs', 'receive', '-s', '-u', '-x', 'mountpoint', '-x',
+              'sharenfs', '-x', 'sharesmb', 'tank/cinder/v']],
+            self.w.calls())
+        with open(os.path.join(self.w.dir, 'received'), 'rb') as f:
+            self.assertEqual(b'incremental', f.read())
+
+    def test_incremental_receive_needs_an_existing_zvol(self):
+        rc, _out, err = self.w.run('zvol-recv-incr tank/cinder/v', b'x')
+        self.assertEqual(1, rc)
+        self.assertIn('tank/cinder/v does not exist: zvol-recv-incr '
+                      'updates an existing zvol only', err)
+        self.assertNotIn('receive', [c[1] for c in self.w.calls()])
+        self.state('type.tank/cinder/v', 'filesystem')
+        self.w.reset_calls()
+        rc, _out, err = self.w.run('zvol-recv-incr tank/cinder/v', b'x')
+        self.assertEqual(1, rc)
+        self.assertIn('tank/cinder/v is a filesystem, not a zvol', err)
+        self.assertNotIn('receive', [c[1] for c in self.w.calls()])
+
+    def test_incremental_receive_zfs_refusal_is_passed_on(self):
+        self.state('type.tank/cinder/v', 'volume')
+        self.state('rc', '1')
+        rc, _out, err = self.w.run('zvol-recv-incr tank/cinder/v', b'full')
+        self.assertEqual(1, rc)
+        self.assertIn('zvol-recv-incr: tank/cinder/v is unchanged', err)
+        self.assertEqual(['zfs', 'receive', '-s', '-u', '-x', 'mountpoint',
+                          '-x', 'sharenfs', '-x', 'sharesmb',
+                          'tank/cinder/v'], self.w.calls()[-1])
+        self.assertIn('failed from 192.0.2.7: zvol-recv-incr: zfs receive '
+                      'into tank/cinder/v failed (exit 1)',
+                      self.w.read_log())
 
     def test_abort(self):
         self.run_ok('zvol-recv-abort tank/cinder/v')
