@@ -135,6 +135,15 @@ zol_opts = [
                      'checked either way, and ZFS checks every record of the '
                      'stream on receive. It costs one full read of the '
                      'volume on each host (holes included).'),
+    cfg.IntOpt('zol_replication_interval',
+               default=60, min=10,
+               help='Seconds between two incremental sends of every '
+                    'replicated volume (a volume type with '
+                    'replication_enabled=\'<is> True\') to the ZFS host '
+                    'of replication_device (default 60, at least 10). A '
+                    'fail-over loses at most the writes of this interval '
+                    'plus the duration of one send '
+                    '(doc/replication.rst).'),
 ]
 
 
