@@ -159,7 +159,8 @@ def cinder_consumed_opts():
               'ssh_max_pool_conn', 'san_thin_provision'}
     target = {'target_prefix', 'target_ip_address', 'target_port',
               'target_secondary_ip_addresses', 'use_chap_auth',
-              'max_over_subscription_ratio', 'reserved_percentage'}
+              'max_over_subscription_ratio', 'reserved_percentage',
+              'replication_device'}
     return ([o for o in san.san_opts if o.name in wanted] +
             [o for o in cinder_driver.volume_opts if o.name in target])
 
