@@ -104,19 +104,20 @@ class Site(object):
 class Replication(object):
     """The replicas of one backend's replicated volumes on its secondary.
 
-    primary, secondary: Sites. replicator: the Replicator class (tests
-    pass a fake with its contract). clock: epoch seconds.
+    primary, secondary: Sites. replicator: the Replicator class (None:
+    replication.Replicator; tests pass a fake with its contract). clock:
+    epoch seconds.
     """
 
     def __init__(self, backend_id, primary, secondary_site, interval,
-                 failed_over=False, replicator=replication.Replicator,
-                 lock=lock, clock=time.time):
+                 failed_over=False, replicator=None, lock=lock,
+                 clock=time.time):
         self.backend_id = backend_id
         self.primary = primary
         self.secondary = secondary_site
         self.interval = interval
         self.failed_over = failed_over
-        self._replicator = replicator
+        self._replicator = replicator or replication.Replicator
         self._lock = lock
         self._clock = clock
         self.synced = {}        # zvol name -> epoch s its replica holds
