@@ -124,6 +124,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         parents = self._checked_options()
         conf = self.configuration
         device = self._checked_device()
+        if device is None and self._active_backend_id not in (
+                None, '', secondary.FAILBACK_ID):
+            raise exception.InvalidConfigurationValue(
+                message=_('This backend was failed over to %s, but it has '
+                          'no replication_device: restore it (or fail back '
+                          'first).') % self._active_backend_id)
         names = parents if len(parents) > 1 else None
         primary = self._site(conf, names)
         site = primary
@@ -566,10 +572,19 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
         Cinder reverts only to a volume's latest snapshot, so what makes
         ZFS refuse are the driver's own newer snapshots (temporary ones of
-        clones, deleted ones kept for their clones): they must survive.
+        clones, deleted ones kept for their clones, the replication
+        snapshot of a replicated volume): they must survive. A replicated
+        volume's replica is then made again (a full send): it shares no
+        snapshot with the reverted zvol.
         """
         LOG.info('revert_to_snapshot volume %(id)s to snapshot %(snap)s',
                  {'id': volume.id, 'snap': snapshot.id})
+        with self._replica_lock(volume):
+            self._revert(volume, snapshot)
+            if self.replication is not None:
+                self.replication.reseed(volume)
+
+    def _revert(self, volume, snapshot):
         with self._host_errors(volume=volume):
             host = self._zfs(volume)
             try:
@@ -601,6 +616,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         if props.pop('refreservation', '0') not in ('0', 'none'):
             props['refreservation'] = 'auto'     # thick stays thick
         props.update(self._owner_props(volume))
+        if self.replication is not None:
+            props.update(self.replication.props(volume))
         hidden = host.revert_by_clone(self._snap(snapshot), props)
         LOG.info('revert_to_snapshot %(id)s: the old zvol is %(hidden)s '
                  'until its clones are gone', {'id': volume.id,
@@ -611,6 +628,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """A snapshot the driver made: temporary, or a Cinder one."""
         snap = name.rpartition('@')[2]
         return (zfs.is_temporary_snapshot(snap) or
+                snap.startswith(zfs.REPL_SNAP_PREFIX) or
                 snap.startswith(CONF.snapshot_name_template % ''))
 
     # ---- stats -------------------------------------------------------

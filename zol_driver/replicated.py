@@ -210,6 +210,29 @@ class Replication(object):
         return self.secondary if host.executor is \
             self.secondary.executor else self.primary
 
+    def reseed(self, volume):
+        """A new replica after a revert (caller holds guard(volume)).
+
+        The reverted zvol shares no snapshot with its replica: the replica
+        is destroyed and sent again in full. A failure is logged; the
+        periodic sync tries again.
+        """
+        if not is_replicated(volume) or self.failed_over:
+            return
+        pri, sec = self._hosts(volume)
+        rep = self._replicator(pri, sec)
+        start = self._clock()
+        try:
+            rep.remove(volume.name)
+            rep.seed(volume.name)
+        except Exception as exc:
+            LOG.error('volume %(id)s reverted, but its replica could not be '
+                      'made again: %(e)s; the next periodic sync tries '
+                      'again', {'id': volume.id, 'e': exc})
+            self.synced.pop(volume.name, None)
+            return
+        self.synced[volume.name] = start
+
     def sync(self, volume):
         """Bring the replica up to date now (caller holds guard(volume))."""
         if not is_replicated(volume) or self.failed_over:
@@ -285,7 +308,10 @@ class Replication(object):
         return {'synced': done, 'failed': failed}
 
     def _sync_one(self, pri, sec, name, lock=False):
-        """Sync (seed if the sides share no snapshot); False on failure."""
+        """Sync (a new replica if the sides share no snapshot).
+
+        False on failure (logged).
+        """
         start = self._clock()
         rep = self._replicator(pri, sec)
         try:
@@ -293,9 +319,12 @@ class Replication(object):
                 try:
                     rep.sync(name)
                 except replication.NoCommonSnapshot as exc:
+                    # (a revert whose re-seed failed, a replica of some
+                    # other zvol of that name): replaced by a full send
                     LOG.warning('replica of %(n)s shares no snapshot with '
-                                'it (%(e)s): seeding it again (full send)',
+                                'it (%(e)s): replacing it (full send)',
                                 {'n': name, 'e': exc})
+                    rep.remove(name)
                     rep.seed(name)
         except Exception as exc:
             LOG.error('replication of %(n)s to %(b)s failed: %(e)s; '

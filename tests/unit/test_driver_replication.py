@@ -320,6 +320,13 @@ class StartFailedOverTestCase(ReplicationTestCase):
                                 self.setup_driver)
         self.assertIn('failed over to elsewhere', str(exc))
 
+    def test_failed_over_without_a_device_is_refused(self):
+        self.set(replication_device=[])
+        exc = self.assertRaises(exception.InvalidConfigurationValue,
+                                self.setup_driver)
+        self.assertIn('failed over to dr, but it has no replication_device',
+                      str(exc))
+
 
 class VolumeTestCase(ReplicationTestCase):
 
@@ -403,7 +410,22 @@ class VolumeTestCase(ReplicationTestCase):
         self.ex.on('zfs get', fakes.getout('volsize', fakes.GiB))
         self.drv.extend_volume(vol, 2)
         self.assertEqual([('sync', P, P2, vol.name),
+                          ('remove', P, P2, vol.name),
                           ('seed', P, P2, vol.name)], self.engine())
+
+    def test_revert_through_the_replication_snapshot_then_reseed(self):
+        vol = self.rvol()
+        snap = self.snapshot(vol)
+        blocked = fakes.NEWER % ('%s/%s@%s' % (P, vol.name, snap.name),
+                                 '%s/%s@zol-repl-4' % (P, vol.name))
+        self.ex.on('zfs rollback', err=blocked, exit_code=1)
+        self.drv.revert_to_snapshot(self.ctx, vol, snap)
+        clone = [c for c in self.ex.commands() if c.startswith('zfs clone')]
+        self.assertEqual(1, len(clone), self.ex.commands())
+        self.assertIn('zol:replica=%s' % BID, clone[0])
+        self.assertEqual([('lock', vol.name), ('remove', P, P2, vol.name),
+                          ('seed', P, P2, vol.name), ('unlock', vol.name)],
+                         self.log)
 
     def test_retype_across_replication_is_not_in_place(self):
         vol = self.rvol()
