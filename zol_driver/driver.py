@@ -92,7 +92,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     # Cinder object (temporary clone snapshots after their destination);
     # collecting hidden zvols tolerates a concurrent collector (gone is
     # done); and the wrapper's host lock serialises target ids, state files
-    # and target-restore, whichever service sends them.
+    # and target-restore, whichever service sends them. Replication locks
+    # each replicated volume with Cinder's coordination lock (replicated.py)
+    # and implements failover/failover_completed.
     SUPPORTS_ACTIVE_ACTIVE = True
 
     def __init__(self, *args, **kwargs):

@@ -254,7 +254,7 @@ class Replication(object):
                  {'b': self.backend_id, 'i': self.interval})
 
     def stop(self, timeout=None):
-        """Stop the loop; a round in progress finishes first."""
+        """Stop the loop; a round in progress ends after its volume."""
         thread, self._thread = self._thread, None
         self._stop.set()
         if thread is not None:
@@ -286,6 +286,9 @@ class Replication(object):
                 complete = False
                 continue
             for row in rows:
+                if self._stop.is_set():
+                    complete = False
+                    break
                 name = pri.relative(row['name'])
                 if (not name or row.get('type') != 'volume' or
                         zfs.is_internal(name) or
@@ -316,6 +319,8 @@ class Replication(object):
         rep = self._replicator(pri, sec)
         try:
             with (self._lock(name) if lock else contextlib.nullcontext()):
+                if lock and self._stop.is_set():
+                    return False    # stopped (a fail-over) meanwhile
                 try:
                     rep.sync(name)
                 except replication.NoCommonSnapshot as exc:
@@ -403,7 +408,9 @@ class Replication(object):
                          'nothing was changed')
                 % {'what': 'the primary' if back else 'the secondary',
                    'h': site.address, 'e': why})
-        self.stop()
+        # no wait for a send in progress: its volume's lock is enough, and
+        # the round stops before the next volume
+        self.stop(timeout=0)
         one = self._failback_one if back else self._failover_one
         updates = [{'volume_id': v.id, 'updates': one(v)} for v in volumes]
         LOG.info('%(what)s %(b)s: %(ok)d of %(n)d volumes',

@@ -481,6 +481,18 @@ class SyncTestCase(ReplicationTestCase):
         self.assertEqual(2, stats['zol_replicas'])
         self.assertEqual(0, stats['zol_replicas_unsynced'])
 
+    def test_a_stopped_round_syncs_no_further_volume(self):
+        self.listing(replica_row('volume-a'), replica_row('volume-b'))
+        real = FakeReplicator.sync
+
+        def sync_then_failover(rep, name):
+            self.repl.stop(timeout=0)       # what failover() does
+            return real(rep, name)
+        with mock.patch.object(FakeReplicator, 'sync', sync_then_failover):
+            self.assertEqual({'synced': 1, 'failed': 0},
+                             self.repl.sync_all())
+        self.assertEqual([('sync', P, P2, 'volume-a')], self.engine())
+
     def test_a_listing_failure_is_logged_not_raised(self):
         self.ex.on('zfs list', err='boom', exit_code=1)
         with mock.patch.object(replicated.LOG, 'error') as error:
