@@ -600,6 +600,15 @@ class FailoverTestCase(ReplicationTestCase):
         self.drv.failover_host(self.ctx, vols)
         self.log[:] = []
 
+    def test_a_second_failover_is_refused(self):
+        a, _b, _p = self.vols()
+        self.failed_over([a])
+        exc = self.assertRaises(exception.InvalidReplicationTarget,
+                                self.drv.failover_host, self.ctx, [a])
+        self.assertIn('already failed over to dr', str(exc))
+        self.assertEqual([], self.engine())
+        self.assertIsNone(self.repl.stats()['zol_replication_lag'])
+
     def test_failback_reverses_and_resumes(self):
         a, b, _p = self.vols()
         self.failed_over([a, b])
