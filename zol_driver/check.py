@@ -46,6 +46,7 @@ from zol_driver.checks import config
 from zol_driver.checks import context
 from zol_driver.checks import datasets
 from zol_driver.checks import login
+from zol_driver.checks import replication
 from zol_driver.checks import targets
 from zol_driver import errors
 from zol_driver import ssh
@@ -76,6 +77,7 @@ STEPS = (
     ('login', ('host key', 'credentials'), login.check_login),
     ('wrapper', ('login',), login.check_wrapper_refuses),
     ('versions', ('wrapper',), login.check_versions),
+    ('replication', ('wrapper',), replication.check_wrapper_replicates),
     ('parent dataset', ('wrapper',), datasets.check_parent),
     ('round trip', ('parent dataset',), datasets.check_round_trip),
     ('pool', ('parent dataset',), datasets.check_pool),
@@ -85,6 +87,10 @@ STEPS = (
     ('portal', ('config',), targets.check_portal),
 )
 WRITE_TEST = ('write test', ('parent dataset', 'tgtd'), targets.write_test)
+# The replication_device's ZFS host: reached and judged like the primary.
+SECONDARY_STEPS = tuple(s for s in STEPS if s[0] in (
+    'private key', 'ssh port', 'host key', 'login', 'wrapper', 'versions',
+    'replication', 'parent dataset', 'pool'))
 
 default_opts = [
     cfg.HostAddressOpt('my_ip', default=netutils.get_my_ipv4()),
@@ -248,8 +254,8 @@ class Checker(object):
                                    timeout, sections)
         self.results = self.ctx.results
 
-    def run(self, write_test=False):
-        steps = STEPS + ((WRITE_TEST,) if write_test else ())
+    def run(self, write_test=False, steps=STEPS):
+        steps = steps + ((WRITE_TEST,) if write_test else ())
         try:
             for name, needs, check in steps:
                 self._step(name, needs, check)
@@ -317,7 +323,23 @@ def check_backend(conf, backend, executor_factory=None):
     checker = Checker(settings, executor_factory, timeout=conf.timeout,
                       sections=sections)
     checker.results.extend(results)
-    return checker.run(write_test=conf.write_test)
+    return checker.run(write_test=conf.write_test) + check_secondary(
+        settings, executor_factory, conf.timeout, sections)
+
+
+def check_secondary(settings, executor_factory=None, timeout=10,
+                    sections=None):
+    """The replication_device's checks ([] when there is none)."""
+    if not replication.configured(settings):
+        return []
+    found = []
+    site = replication.device(settings, found)
+    results = [Result(*r) for r in found]
+    if site is not None:
+        checker = Checker(site, executor_factory, timeout, sections)
+        checker.ctx.facts.add('config')
+        results += replication.rename(checker.run(steps=SECONDARY_STEPS))
+    return results
 
 
 def version_line():

@@ -42,9 +42,8 @@ from zol_driver import extra_specs
 from zol_driver import image_transfer
 from zol_driver import migration
 from zol_driver import options
-from zol_driver import pools
-from zol_driver import ssh
-from zol_driver import tgt
+from zol_driver import replicated
+from zol_driver import secondary
 from zol_driver import transfer
 from zol_driver import validation
 from zol_driver import version
@@ -79,9 +78,10 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         1.5.0 - the same driver protocol; wrapper 1.5.0's
                 zvol-read-extents reads only a zvol's allocated blocks
                 (zfs send of a temporary snapshot)
-        1.6.0 - wrapper 1.6.0's zvol-recv-incr (incremental receive
-                onto an existing zvol) for asynchronous replication
-                (issue 20); older wrappers work without replication
+        1.6.0 - asynchronous replication to a second ZFS host
+                (replication_device), fail-over and fail-back, on
+                wrapper 1.6.0's zvol-recv-incr (incremental receive onto
+                an existing zvol); older wrappers work without replication
     """
 
     VERSION = version.RELEASE
@@ -94,7 +94,9 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     # Cinder object (temporary clone snapshots after their destination);
     # collecting hidden zvols tolerates a concurrent collector (gone is
     # done); and the wrapper's host lock serialises target ids, state files
-    # and target-restore, whichever service sends them.
+    # and target-restore, whichever service sends them. Replication locks
+    # each replicated volume with Cinder's coordination lock (replicated.py)
+    # and implements failover/failover_completed.
     SUPPORTS_ACTIVE_ACTIVE = True
 
     def __init__(self, *args, **kwargs):
@@ -108,6 +110,10 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         self._down_reason = None    # why stats report the backend down
         self._orphan_skip = None    # why the last orphan check was skipped
         self.image_extents = False  # the wrapper streams extents (1.4.0)
+        # replicated.Replication when a replication_device is set
+        self.replication = None
+        self._active_backend_id = kwargs.get('active_backend_id')
+        self.active_conf = self.configuration   # the active site's options
 
     @staticmethod
     def get_driver_options():
@@ -121,20 +127,72 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """Check the options, then build the executor and host objects."""
         parents = self._checked_options()
         conf = self.configuration
-        LOG.info('do_setup: ZFS host %(host)s, parent %(parent)s',
-                 {'host': conf.san_ip, 'parent': ', '.join(parents)})
+        device = self._checked_device()
+        if device is None and self._active_backend_id not in (
+                None, '', secondary.FAILBACK_ID):
+            raise exception.InvalidConfigurationValue(
+                message=_('This backend was failed over to %s, but it has '
+                          'no replication_device: restore it (or fail back '
+                          'first).') % self._active_backend_id)
+        names = parents if len(parents) > 1 else None
+        primary = self._site(conf, names)
+        site = primary
+        if device is not None:
+            site_2 = self._site(device, names)
+            failed_over = self._starts_failed_over(device.backend_id)
+            self.replication = replicated.Replication(
+                device.backend_id, primary, site_2,
+                conf.zol_replication_interval, failed_over=failed_over)
+            site = self.replication.active
+        LOG.info('do_setup: ZFS host %(host)s, parent %(parent)s%(r)s',
+                 {'host': site.conf.san_ip,
+                  'parent': site.conf.zol_parent_dataset,
+                  'r': '' if device is None else
+                  ' (replication target %s)' % device.backend_id})
+        self._use(site)
+
+    def _site(self, conf, names):
         try:
-            self.executor = ssh.SSHExecutor.from_configuration(conf)
+            return replicated.Site(conf, self._backend_name(), names,
+                                   self.configuration.zol_busy_retries)
         except errors.ZolError as exc:
             raise exception.VolumeDriverException(
                 message=_('Cannot set up SSH to the ZFS host %(h)s: %(e)s')
                 % {'h': conf.san_ip, 'e': exc})
-        hosts = [zfs.ZFSHost(self.executor, parent,
-                             busy_retries=conf.zol_busy_retries)
-                 for parent in parents]
-        self.pools = pools.Pools(hosts, self._backend_name())
-        self.targets = tgt.TgtTargets(self.executor, conf)
-        self.targets.parent_for = self.pools.parent_of
+
+    def _use(self, site):
+        """Run every operation, exports included, on this site."""
+        self.active_conf = site.conf
+        self.executor = site.executor
+        self.pools = site.pools
+        self.targets = site.targets
+
+    def _checked_device(self):
+        """The replication_device's SiteConf, None, or a set-up error."""
+        device, problems = secondary.load(self.configuration)
+        for problem in problems:
+            if problem.failed:
+                raise exception.InvalidConfigurationValue(
+                    message=_('%(detail)s. Fix: %(fix)s')
+                    % {'detail': problem.detail, 'fix': problem.fix})
+            LOG.warning('%(detail)s. Fix: %(fix)s',
+                        {'detail': problem.detail, 'fix': problem.fix})
+        return device
+
+    def _starts_failed_over(self, backend_id):
+        """Cinder's active_backend_id at start: which site is active."""
+        active = self._active_backend_id
+        if active in (None, '', secondary.FAILBACK_ID):
+            return False
+        if active != backend_id:
+            raise exception.InvalidConfigurationValue(
+                message=_('This backend was failed over to %(a)s, but its '
+                          'replication_device is %(b)s: restore that '
+                          'replication_device (or fail back first).')
+                % {'a': active, 'b': backend_id})
+        LOG.warning('Starting failed over: every operation runs on the '
+                    'replication target %s', backend_id)
+        return True
 
     def check_for_setup_error(self):
         """Each parent must exist, be a filesystem and answer via the wrapper.
@@ -145,13 +203,46 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """
         for host in self.pools.by_name.values():
             self._check_parent(host)
-        self._check_wrapper_version()
+        found = self._check_wrapper_version()
+        if self.replication is not None:
+            self._check_replication(found)
         # ssh_min_pool_conn: open the warm connections now, not on demand
         self.executor.warm_up()
 
+    def _check_replication(self, found):
+        """Both wrappers must replicate; a target that is down only warns.
+
+        Then the periodic sync starts (not while failed over: the primary
+        is then the one that is down, or about to be failed back to).
+        """
+        repl = self.replication
+        problem = version.replication_problem(found)
+        if problem:
+            raise exception.VolumeDriverException(
+                message=_('ZFS host %(h)s: %(p)s.')
+                % {'h': self.active_conf.san_ip, 'p': problem})
+        if repl.failed_over:
+            return
+        try:
+            out, _err = repl.secondary.executor('version')
+        except Exception as exc:
+            LOG.warning('replication target %(b)s (%(h)s) does not answer: '
+                        '%(e)s; replicas lag until it does',
+                        {'b': repl.backend_id, 'h': repl.secondary.address,
+                         'e': exc})
+        else:
+            problem = version.replication_problem(
+                version.parse_wrapper_version(out))
+            if problem:
+                raise exception.VolumeDriverException(
+                    message=_('replication target %(b)s (%(h)s): %(p)s.')
+                    % {'b': repl.backend_id, 'h': repl.secondary.address,
+                       'p': problem})
+        repl.start()
+
     def _check_parent(self, zfs_host):
         parent = zfs_host.parent
-        host = self.configuration.san_ip
+        host = self.active_conf.san_ip
         try:
             info = zfs_host.parent_info()
         except errors.DatasetNotFound:
@@ -179,8 +270,11 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                   'free': (info.get('avail') or 0) / float(zfs.GiB)})
 
     def _check_wrapper_version(self):
-        """Refuse a wrapper this release does not support (one command)."""
-        host = self.configuration.san_ip
+        """Refuse a wrapper this release does not support (one command).
+
+        Returns its version, (x, y, z).
+        """
+        host = self.active_conf.san_ip
         try:
             out, _err = self.executor('version')
         except processutils.ProcessExecutionError as exc:
@@ -201,6 +295,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                  '%(x)s; %(t)s)',
                  {'v': out.splitlines()[0], 'h': host,
                   'x': self.image_extents, 't': self.targets.unmap_reason()})
+        return found
 
     def _checked_options(self):
         """Refuse what the wrapper, ZFS or Cinder would refuse later.
@@ -307,6 +402,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """-o properties of a new zvol or clone, owner included."""
         sparse, blocksize, props = self._zvol_spec(self._type_specs(volume))
         props.update(self._owner_props(volume))
+        if self.replication is not None:
+            props.update(self.replication.props(volume))
         if src_size is not None:
             # A clone inherits volblocksize from its origin and is sparse
             # unless told otherwise; it grows with -o volsize in the same
@@ -349,6 +446,19 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         with self._host_errors(volume=volume):
             self._zfs(volume).create_or_resume(
                 volume.name, volume.size * zfs.GiB, sparse, blocksize, props)
+        return self._seed(volume)
+
+    def _seed(self, volume):
+        """Model update of a new volume: its replica (replicated.py)."""
+        if self.replication is None:
+            return None
+        return self.replication.seed(volume)
+
+    def _replica_lock(self, volume):
+        """Held around delete and extend: no sync runs meanwhile."""
+        if self.replication is None:
+            return contextlib.nullcontext()
+        return self.replication.guard(volume)
 
     def delete_volume(self, volume):
         """Destroy, or hide until dependent clones are gone; gone is fine.
@@ -356,7 +466,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         A target left behind (a detach whose remove_export failed or was
         skipped) keeps the zvol open: it is removed when ZFS says busy.
         """
-        with self._host_errors(volume=volume):
+        with self._host_errors(volume=volume), self._replica_lock(volume):
             host = self._zfs(volume)
             result = host.delete_volume(
                 volume.name, release=lambda: self._release(volume))
@@ -367,6 +477,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 host.delete_snapshot(host.snapshot_name(
                     CONF.volume_name_template % volume.source_volid,
                     zfs.CLONE_SNAP_PREFIX + volume.name))
+            if self.replication is not None:
+                self.replication.remove(volume)
         LOG.info('delete_volume %(id)s: %(result)s',
                  {'id': volume.id, 'result': result})
 
@@ -406,6 +518,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 volume, self.pools.of_snapshot(snapshot),
                 'snapshot %s' % snapshot.id)
             host.clone_from(self._snap(snapshot), volume.name, props)
+        return self._seed(volume)
 
     def create_cloned_volume(self, volume, src_vref):
         """Temporary snapshot + ``zfs clone``; the snapshot goes with it."""
@@ -418,6 +531,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             host = self.pools.same_parent(volume, self._zfs(src_vref),
                                           'volume %s' % src_vref.id)
             host.clone_volume(src_vref.name, volume.name, props)
+        return self._seed(volume)
 
     @staticmethod
     def _warn_blocksize(volume, blocksize):
@@ -430,6 +544,13 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """Set volsize; the export half tells tgt about the new size."""
         LOG.info('extend_volume %(id)s to %(size)sG',
                  {'id': volume.id, 'size': new_size})
+        with self._host_errors(volume=volume), self._replica_lock(volume):
+            self._extend(volume, new_size)
+            if self.replication is not None:
+                # the replica takes the new size with the next snapshot
+                self.replication.sync(volume)
+
+    def _extend(self, volume, new_size):
         with self._host_errors(volume=volume):
             try:
                 self._zfs(volume).extend(volume.name, new_size * zfs.GiB)
@@ -455,10 +576,19 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
 
         Cinder reverts only to a volume's latest snapshot, so what makes
         ZFS refuse are the driver's own newer snapshots (temporary ones of
-        clones, deleted ones kept for their clones): they must survive.
+        clones, deleted ones kept for their clones, the replication
+        snapshot of a replicated volume): they must survive. A replicated
+        volume's replica is then made again (a full send): it shares no
+        snapshot with the reverted zvol.
         """
         LOG.info('revert_to_snapshot volume %(id)s to snapshot %(snap)s',
                  {'id': volume.id, 'snap': snapshot.id})
+        with self._replica_lock(volume):
+            self._revert(volume, snapshot)
+            if self.replication is not None:
+                self.replication.reseed(volume)
+
+    def _revert(self, volume, snapshot):
         with self._host_errors(volume=volume):
             host = self._zfs(volume)
             try:
@@ -490,6 +620,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         if props.pop('refreservation', '0') not in ('0', 'none'):
             props['refreservation'] = 'auto'     # thick stays thick
         props.update(self._owner_props(volume))
+        if self.replication is not None:
+            props.update(self.replication.props(volume))
         hidden = host.revert_by_clone(self._snap(snapshot), props)
         LOG.info('revert_to_snapshot %(id)s: the old zvol is %(hidden)s '
                  'until its clones are gone', {'id': volume.id,
@@ -500,6 +632,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         """A snapshot the driver made: temporary, or a Cinder one."""
         snap = name.rpartition('@')[2]
         return (zfs.is_temporary_snapshot(snap) or
+                snap.startswith(zfs.REPL_SNAP_PREFIX) or
                 snap.startswith(CONF.snapshot_name_template % ''))
 
     # ---- stats -------------------------------------------------------
@@ -519,10 +652,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 'shared_targets': False,
                 'sparse_copy_volume': True,
                 'pools': []}
+        if self.replication is not None:
+            data.update(self.replication.stats())
         listed = []             # (pool name, ZFSHost, rows or None)
         for name, host in self.pools.by_name.items():
             try:
-                listed.append((name, host, host.space_listing()))
+                listed.append((name, host, self._listing(host)))
             except errors.ZolError as exc:
                 LOG.error('get_volume_stats: cannot list %(p)s: %(e)s',
                           {'p': host.parent, 'e': exc})
@@ -546,6 +681,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 host.collect_garbage(rows)
             except errors.ZolError as exc:
                 LOG.warning('collecting hidden zvols failed: %s', exc)
+
+    def _listing(self, host):
+        """The one listing per parent; with the replica column if needed."""
+        if self.replication is None:
+            return host.space_listing()
+        return replicated.listing(host)
 
     def _collect_orphans(self, host, zvols):
         """Destroy zvols of volumes Cinder deleted without reaching us.
@@ -599,7 +740,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                 LOG.warning('ZFS host %(h)s no longer serves %(n)d '
                             'persisted target(s) (rebooted, or tgtd '
                             'restarted): restoring %(iqns)s',
-                            {'h': self.configuration.san_ip, 'n': len(lost),
+                            {'h': self.active_conf.san_ip, 'n': len(lost),
                              'iqns': ', '.join(lost)})
                 self.targets.restore()
             for iqn, export in list(self._pending.items()):
@@ -611,7 +752,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         except errors.ZolError as exc:
             self._down_reason = _('targets cannot be restored: %s') % exc
             LOG.error('ZFS host %(h)s: %(r)s; the backend reports down',
-                      {'h': self.configuration.san_ip,
+                      {'h': self.active_conf.san_ip,
                        'r': self._down_reason})
             return
         self._down_reason = None
@@ -674,7 +815,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
             'online_extend_support': True,
             'consistent_group_snapshot_enabled': True,
             'QoS_support': False,
-            'location_info': migration.location_info(conf, host.parent),
+            'location_info': migration.location_info(self.active_conf,
+                                                     host.parent),
             'backend_state': 'up' if parent and not self._down_reason
             else 'down',
             'compression_support': True,
@@ -686,6 +828,8 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         }
         if self._down_reason:
             pool['zol_down_reason'] = self._down_reason
+        if self.replication is not None:
+            pool.update(self.replication.stats())
         if parent:
             used = parent.get('used') or 0
             avail = parent.get('avail') or 0
@@ -1029,6 +1173,43 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                     host.delete_snapshot(snap)
         return None, [{'id': v.id, 'status': 'available'} for v in volumes]
 
+    # ---- replication (replicated.py) -----------------------------------
+
+    def failover_host(self, context, volumes, secondary_id=None,
+                      groups=None):
+        """Fail over to the replication target, or back ('default').
+
+        Returns (backend id, [{'volume_id', 'updates'}], []); from then on
+        every operation, exports included, runs on the site failed to.
+        """
+        active, updates, group_updates = self.failover(
+            context, volumes, secondary_id, groups)
+        self.failover_completed(context, active)
+        return active, updates, group_updates
+
+    def failover(self, context, volumes, secondary_id=None, groups=None):
+        """The volumes' half (a cluster: failover_completed switches)."""
+        if self.replication is None:
+            raise exception.UnableToFailOver(
+                reason=_('no replication_device is configured'))
+        active, updates = self.replication.failover(volumes, secondary_id)
+        return active, updates, []
+
+    def failover_completed(self, context, active_backend_id=None):
+        """Every service of the backend: run on the site now active."""
+        if self.replication is None:
+            raise exception.UnableToFailOver(
+                reason=_('no replication_device is configured'))
+        self._use(self.replication.complete(active_backend_id))
+        self._active_backend_id = active_backend_id
+        try:
+            self._check_wrapper_version()
+        except exception.VolumeDriverException as exc:
+            LOG.warning('after fail-over: %s', exc)
+        LOG.info('failover_completed: active ZFS host %(h)s (%(b)s)',
+                 {'h': self.active_conf.san_ip,
+                  'b': active_backend_id or secondary.FAILBACK_ID})
+
     # ---- migration -----------------------------------------------------
 
     def migrate_volume(self, ctxt, volume, host):
@@ -1130,6 +1311,11 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         LOG.info('retype %(id)s to type %(type)s',
                  {'id': volume.id, 'type': new_type.get('id')})
         specs = dict(new_type.get('extra_specs') or {})
+        if volume_utils.is_replicated_spec(specs) != \
+                replicated.is_replicated(volume):
+            LOG.info('retype %(id)s: replication changes, not in place',
+                     {'id': volume.id})
+            return False, None
         sparse, blocksize, props = self._zvol_spec(specs)
         host_zfs = self._zfs(volume)
         if self.pools.several and host:

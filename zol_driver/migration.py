@@ -88,8 +88,19 @@ class Destination(object):
 
     def connect(self, busy_retries=5):
         """A ZFSHost on the destination, over its own SSH executor."""
-        executor = ssh.SSHExecutor.from_configuration(self.conf)
-        return zfs.ZFSHost(executor, self.parent, busy_retries=busy_retries)
+        return zfs_hosts(self.conf, [self.parent], busy_retries)[0]
+
+
+def zfs_hosts(conf, parents, busy_retries=5):
+    """A ZFSHost per parent on conf's ZFS host, over one new SSH executor.
+
+    conf: a backend's options (a Cinder Configuration, or the SiteConf of
+    a replication_device). Connects nothing yet: the executor logs in on
+    its first command.
+    """
+    executor = ssh.SSHExecutor.from_configuration(conf)
+    return [zfs.ZFSHost(executor, parent, busy_retries=busy_retries)
+            for parent in parents]
 
 
 def destination(host, own_conf, own_parent):

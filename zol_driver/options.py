@@ -135,6 +135,15 @@ zol_opts = [
                      'checked either way, and ZFS checks every record of the '
                      'stream on receive. It costs one full read of the '
                      'volume on each host (holes included).'),
+    cfg.IntOpt('zol_replication_interval',
+               default=60, min=10,
+               help='Seconds between two incremental sends of every '
+                    'replicated volume (a volume type with '
+                    'replication_enabled=\'<is> True\') to the ZFS host '
+                    'of replication_device (default 60, at least 10). A '
+                    'fail-over loses at most the writes of this interval '
+                    'plus the duration of one send '
+                    '(doc/replication.rst).'),
 ]
 
 
@@ -150,7 +159,8 @@ def cinder_consumed_opts():
               'ssh_max_pool_conn', 'san_thin_provision'}
     target = {'target_prefix', 'target_ip_address', 'target_port',
               'target_secondary_ip_addresses', 'use_chap_auth',
-              'max_over_subscription_ratio', 'reserved_percentage'}
+              'max_over_subscription_ratio', 'reserved_percentage',
+              'replication_device'}
     return ([o for o in san.san_opts if o.name in wanted] +
             [o for o in cinder_driver.volume_opts if o.name in target])
 

@@ -35,12 +35,18 @@ LOG = logging.getLogger(__name__)
 class Pools(object):
     """{Cinder pool name: ZFSHost of its parent}, in option order."""
 
-    def __init__(self, hosts, backend_name):
+    def __init__(self, hosts, backend_name, names=None):
+        """names: the pools' names, one per host (several parents only).
+
+        A replication target's parents serve the pools of the backend's
+        own parents (named after those), so its Pools takes their names.
+        """
         self.first = hosts[0]
         self.several = len(hosts) > 1
         self.backend_name = backend_name
+        names = list(names or [h.parent for h in hosts])
         self.by_name = collections.OrderedDict(
-            [(h.parent, h) for h in hosts] if self.several
+            zip(names, hosts) if self.several
             else [(backend_name, self.first)])
 
     def of_volume(self, volume):

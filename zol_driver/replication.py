@@ -64,9 +64,8 @@ class NoCommonSnapshot(ReplicationError):
 def supports_replication(executor):
     """True if the host's wrapper has zvol-recv-incr (1.6.0 and later)."""
     out, _err = executor('version')
-    found = version.parse_wrapper_version(out)
-    return bool(found) and found[0] == version.REPL_WRAPPER[0] and \
-        found[:2] >= version.REPL_WRAPPER[:2]
+    return version.replication_problem(
+        version.parse_wrapper_version(out)) is None
 
 
 class _Side(object):

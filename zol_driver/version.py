@@ -51,8 +51,8 @@ _TGT_LINE = re.compile(r'^tgtadm (\d+)\.(\d+)\.(\d+)\S*\s*$', re.M)
 
 # The first wrapper with the ZFS stream verbs (driver-assisted migration).
 STREAM_WRAPPER = (1, 4, 0)
-# The first wrapper with zvol-recv-incr (replication, issue 20): asked for
-# on the secondary host by replication.supports_replication only.
+# The first wrapper with zvol-recv-incr (replication, issue 20): needed on
+# both hosts of a replicated backend (replication_problem).
 REPL_WRAPPER = (1, 6, 0)
 
 _WRAPPER_LINE = re.compile(r'^zfswrapper (\d+)\.(\d+)\.(\d+)\s*$', re.M)
@@ -114,3 +114,14 @@ def package_version():
         return metadata.version('cinder-zol')
     except Exception:
         return RELEASE
+
+
+def replication_problem(found):
+    """None if wrapper version ``found`` can replicate, else what to do."""
+    if (found is not None and found[0] == REPL_WRAPPER[0] and
+            found[:2] >= REPL_WRAPPER[:2]):
+        return None
+    return ('replication needs zfswrapper %d.%d.0 or a later %d.x, found '
+            '%s: upgrade the wrapper on that ZFS host'
+            % (REPL_WRAPPER[0], REPL_WRAPPER[1], REPL_WRAPPER[0],
+               '%d.%d.%d' % found if found else 'none'))

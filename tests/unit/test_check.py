@@ -150,7 +150,8 @@ class FakeHost(object):
         return 126, '', 'zfswrapper: refused: unknown verb %s' % verb
 
 
-class CheckTestCase(testtools.TestCase):
+class CheckBase(testtools.TestCase):
+    """A fake ZFS host, a key, a pinned host key, a cinder.conf."""
 
     def setUp(self):
         super().setUp()
@@ -224,7 +225,8 @@ class CheckTestCase(testtools.TestCase):
         return ' | '.join(c['detail'] + ' ' + str(c['fix'])
                           for c in checks if c['check'] == name)
 
-    # ------------------------------------------------------------ tests
+
+class CheckTestCase(CheckBase):
 
     def test_ready_backend_passes_and_changes_nothing(self):
         rc, checks = self.results()
@@ -512,6 +514,82 @@ class CheckTestCase(testtools.TestCase):
                         stdout=io.StringIO())
         self.assertEqual(1, rc)
         self.assertIn('/nonexistent/cinder.conf', err.getvalue())
+
+
+class ReplicationCheckTestCase(CheckBase):
+    """replication_device: its options, then its ZFS host like the primary."""
+
+    DEVICE = ('backend_id:dr, san_ip:zfs2.example.org, '
+              'zol_parent_dataset:tank/dr')
+
+    def setUp(self):
+        super().setUp()
+        self.host.wrapper = '1.6.0'
+        self.host2 = FakeHost()
+        self.host2.wrapper = '1.6.0'
+        self.options['replication_device'] = self.DEVICE
+        keys = paramiko.HostKeys(self.known_hosts)
+        keys.add('zfs2.example.org', self.host_key.get_name(),
+                 self.host_key)
+        keys.save(self.known_hosts)
+
+    def results(self, *args, extra=''):
+        out = io.StringIO()
+        argv = ['--config-file', self._conf(extra), '--json'] + list(args)
+        rc = check.main(argv, stdout=out, executor_factory=lambda s, *a: (
+            self.host2 if s.san_ip == 'zfs2.example.org' else self.host))
+        return rc, json.loads(out.getvalue())['backends'][0]['checks']
+
+    def test_the_secondary_is_checked_like_the_primary(self):
+        rc, checks = self.results()
+        self.assertEqual(0, rc, checks)
+        for name in ('host key', 'login', 'wrapper', 'parent dataset',
+                     'replication'):
+            self.assertEqual(['ok'], self.status(checks, name), name)
+            self.assertEqual(['ok'], self.status(checks, 'secondary ' + name),
+                             name)
+        self.assertIn('tank/dr', self.detail(checks,
+                                             'secondary parent dataset'))
+        self.assertIn('version', self.host2.log)
+        self.assertIn(('zfs2.example.org', 22), self.probes)
+
+    def test_wrappers_without_replication_fail(self):
+        self.host2.wrapper = '1.5.0'
+        rc, checks = self.results()
+        self.assertEqual(1, rc)
+        self.assertEqual(['ok'], self.status(checks, 'replication'))
+        self.assertEqual(['fail'], self.status(checks,
+                                               'secondary replication'))
+        self.assertIn('replication needs zfswrapper 1.6.0',
+                      self.detail(checks, 'secondary replication'))
+        self.host.wrapper = '1.5.0'
+        rc, checks = self.results()
+        self.assertEqual(['fail'], self.status(checks, 'replication'))
+
+    def test_an_unpinned_secondary_host_key_fails(self):
+        self._pin(self.host_key)        # zfs1 only
+        rc, checks = self.results()
+        self.assertEqual(1, rc)
+        self.assertEqual(['fail'], self.status(checks, 'secondary host key'))
+        self.assertIn('zfs2.example.org', self.detail(
+            checks, 'secondary host key'))
+        self.assertEqual(['skip'], self.status(checks, 'secondary login'))
+
+    def test_a_bad_device_is_named(self):
+        self.options['replication_device'] = 'backend_id:dr, san_ip:zfs2'
+        rc, checks = self.results()
+        self.assertEqual(1, rc)
+        self.assertEqual(['fail'], self.status(checks, 'replication')[-1:])
+        self.assertIn('lacks zol_parent_dataset',
+                      self.detail(checks, 'replication'))
+        self.assertEqual([], self.host2.log)
+
+    def test_no_device_no_replication_checks(self):
+        del self.options['replication_device']
+        rc, checks = self.results()
+        self.assertEqual(0, rc, checks)
+        self.assertEqual([], [c for c in checks
+                              if 'replication' in c['check']])
 
 
 class DeclaredOptionsTestCase(testtools.TestCase):

@@ -28,6 +28,7 @@ from tests.unit.fakes import space_row
 from tests.unit.fakes import verbs
 from zol_driver import driver
 from zol_driver import migration
+from zol_driver import ssh
 from zol_driver import validation
 from zol_driver import zfs
 
@@ -74,7 +75,7 @@ class PoolsTestCase(DriverTestCase):
     def setUp(self):
         super().setUp()
         self.set(zol_parent_dataset='%s, %s' % (P, P2))
-        with mock.patch.object(driver.ssh.SSHExecutor,
+        with mock.patch.object(ssh.SSHExecutor,
                                'from_configuration') as from_conf:
             from_conf.return_value = self.ex
             self.drv.do_setup(self.ctx)
@@ -347,7 +348,7 @@ class OneParentTestCase(DriverTestCase):
     """One parent: one pool named after the backend, as before."""
 
     def test_pool_keeps_the_backend_name(self):
-        with mock.patch.object(driver.ssh.SSHExecutor,
+        with mock.patch.object(ssh.SSHExecutor,
                                'from_configuration') as from_conf:
             from_conf.return_value = self.ex
             self.drv.do_setup(self.ctx)

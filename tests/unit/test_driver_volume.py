@@ -27,6 +27,8 @@ from tests.unit.fakes import listing
 from tests.unit.fakes import space_row
 from tests.unit.fakes import verbs
 from zol_driver import driver
+from zol_driver import ssh
+from zol_driver import tgt
 from zol_driver import zfs
 
 P = fakes.P
@@ -37,9 +39,9 @@ GiB = zfs.GiB
 class SetupTestCase(DriverTestCase):
 
     def _setup(self):
-        with mock.patch.object(driver.ssh.SSHExecutor,
+        with mock.patch.object(ssh.SSHExecutor,
                                'from_configuration') as from_conf, \
-                mock.patch.object(driver.tgt, 'TgtTargets') as targets:
+                mock.patch.object(tgt, 'TgtTargets') as targets:
             from_conf.return_value = self.ex
             self.drv.do_setup(self.ctx)
         return targets

@@ -22,6 +22,7 @@ another volume_driver) is checked here.
 import difflib
 
 from oslo_config import cfg
+from oslo_config import types
 
 from zol_driver.checks.context import FAIL
 from zol_driver.checks.context import OK
@@ -54,6 +55,7 @@ cinder_opts = [
     cfg.StrOpt('max_over_subscription_ratio', default='20.0',
                regex=validation.RATIO_PATTERN),
     cfg.IntOpt('reserved_percentage', default=0, min=0, max=100),
+    cfg.MultiOpt('replication_device', item_type=types.Dict(), secret=True),
 ]
 
 
