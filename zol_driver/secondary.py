@@ -18,7 +18,8 @@ One device is supported: ``backend_id``, ``san_ip`` and
 ``zol_parent_dataset`` are required; ``san_login``, ``san_private_key``,
 ``san_password``, ``san_ssh_port`` and ``zol_ssh_known_hosts_file`` default
 to the backend's own; ``target_ip_address`` defaults to the device's
-``san_ip`` (never to the primary's portal). The device's parents (space
+``san_ip`` (never to the primary's portal), ``target_port`` to the
+backend's. The device's parents (space
 separated: the option's own syntax takes the commas) pair with the
 backend's by position, one per Cinder pool.
 
@@ -40,7 +41,8 @@ Problem = validation.Problem
 OPTION = 'replication_device'
 REQUIRED = ('backend_id', 'san_ip', 'zol_parent_dataset')
 OPTIONAL = ('san_login', 'san_private_key', 'san_password', 'san_ssh_port',
-            'target_ip_address', 'zol_ssh_known_hosts_file')
+            'target_ip_address', 'target_port', 'zol_ssh_known_hosts_file')
+PORTS = ('san_ssh_port', 'target_port')
 # Cinder's word for "back to the primary" (secondary_id of a fail-back).
 FAILBACK_ID = 'default'
 
@@ -65,8 +67,9 @@ class SiteConf(object):
 
     def __init__(self, base, device):
         over = {k: v for k, v in device.items() if k in OPTIONAL + REQUIRED}
-        if 'san_ssh_port' in over:
-            over['san_ssh_port'] = int(over['san_ssh_port'])
+        for name in PORTS:
+            if name in over:
+                over[name] = int(over[name])
         over.setdefault('target_ip_address', over['san_ip'])
         over['use_chap_auth'] = tgt.chap_wanted(base)
         self.__dict__['_base'] = base
@@ -131,7 +134,8 @@ def _device_problems(conf, device):
             'Write replication_device = backend_id:NAME, san_ip:ADDRESS, '
             'zol_parent_dataset:POOL/DATASET[, san_login:..., '
             'san_private_key:..., san_ssh_port:..., target_ip_address:..., '
-            'zol_ssh_known_hosts_file:...] (doc/replication.rst).'))
+            'target_port:..., zol_ssh_known_hosts_file:...] '
+            '(doc/replication.rst).'))
     unknown = sorted(set(device) - set(REQUIRED + OPTIONAL))
     if unknown:
         found.append(Problem(
@@ -148,11 +152,14 @@ def _device_problems(conf, device):
                if backend_id == FAILBACK_ID else 'not a plain name'),
             'Name the secondary with letters, digits and _ . : - '
             '(e.g. backend_id:zfs-dr).'))
+    for name, default in zip(PORTS, ('22', '3260')):
+        value = str(device.get(name, default))
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            found.append(Problem(
+                FAIL, OPTION, 'replication_device %s %r is not a port '
+                'number' % (name, value),
+                'Use e.g. %s:%s.' % (name, default)))
     port = str(device.get('san_ssh_port', '22'))
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        found.append(Problem(
-            FAIL, OPTION, 'replication_device san_ssh_port %r is not a '
-            'port number' % port, 'Use e.g. san_ssh_port:22.'))
     parents = zfs.parse_parents(device['zol_parent_dataset'])
     for p in validation.parent_problems(device['zol_parent_dataset']):
         found.append(p._replace(option=OPTION,

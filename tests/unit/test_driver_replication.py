@@ -167,6 +167,13 @@ class DeviceTestCase(DriverTestCase):
         self.assertEqual([IP2 + ':3260'],
                          replicated.tgt.TgtTargets(None, site).portals())
 
+    def test_the_devices_own_iscsi_port(self):
+        self.set(target_port=3260)
+        site, problems = self.load(dict(DEVICE, target_port='13260'))
+        self.assertEqual([], [p for p in problems if p.failed])
+        self.assertEqual([PORTAL2 + ':13260'],
+                         replicated.tgt.TgtTargets(None, site).portals())
+
     def test_two_devices_are_refused(self):
         self.assertIn('2 replication_device entries',
                       self.details(DEVICE, dict(DEVICE, backend_id='dr2')))
@@ -184,6 +191,7 @@ class DeviceTestCase(DriverTestCase):
                 ({'zol_parent_dataset': 'tank/a tank/b'}, '2 parent(s)'),
                 ({'backend_id': 'default'}, 'Cinder\'s word'),
                 ({'san_ssh_port': 'x'}, 'not a port'),
+                ({'target_port': '70000'}, 'target_port \'70000\' is not'),
                 ({'san_ip': '192.0.2.10', 'zol_parent_dataset': P},
                  'own parent')):
             self.assertIn(words, self.details(dict(DEVICE, **change)),
