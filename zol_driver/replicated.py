@@ -446,7 +446,15 @@ class Replication(object):
                 'provider_location': None}
 
     def _failback_one(self, volume):
-        """Secondary -> primary, then replication primary -> secondary."""
+        """Secondary -> primary, then replication primary -> secondary.
+
+        A volume that is not replicated never left the primary: it is not
+        touched (the engine would find no common snapshot and replace it
+        by a copy of nothing) and gets back its status of before.
+        """
+        if not is_replicated(volume):
+            return {'status': volume.previous_status or 'available',
+                    'replication_status': STATUS.DISABLED}
         pri, sec = self._hosts(volume)
         back = self._replicator(sec, pri)
         ahead = self._replicator(pri, sec)

@@ -647,6 +647,25 @@ class FailoverTestCase(ReplicationTestCase):
             ['demote', 'remove', 'seed', 'sync', 'promote', 'demote'],
             [e[0] for e in self.engine()])
 
+    def test_failback_leaves_a_plain_volume_alone(self):
+        """Cinder may pass it (its replication_status not 'disabled').
+
+        It never left the primary: the engine must not touch it (a
+        demote finds no common snapshot, and a full copy from the
+        secondary would replace it by nothing). It gets its status back.
+        """
+        a, _b, plain = self.vols()
+        self.failed_over([a, plain])
+        plain.previous_status = 'in-use'
+        with mock.patch.object(self.repl, 'start'):
+            _active, updates, _g = self.drv.failover_host(
+                self.ctx, [a, plain], secondary_id='default')
+        self.assertEqual([], [e for e in self.engine()
+                              if e[3] == plain.name])
+        by_id = {u['volume_id']: u['updates'] for u in updates}
+        self.assertEqual({'status': 'in-use',
+                          'replication_status': 'disabled'}, by_id[plain.id])
+
     def test_failback_with_the_primary_down_changes_nothing(self):
         a, _b, _p = self.vols()
         self.failed_over([a])
