@@ -322,16 +322,6 @@ class Replicator(object):
         except errors.DatasetNotFound:
             pass
 
-    def forget(self, name):
-        """Destroy the primary's zol-repl snapshots of ``name``.
-
-        An addition to the interface (repl-wrap): after remove(), when the
-        zvol stays and is no longer replicated (a retype), its last
-        zol-repl snapshot would otherwise hold space until it is deleted.
-        """
-        src = _Side(self.primary, name)
-        self._drop(self.primary, name, src.names(), self._where(name))
-
     def promote(self, name):
         """Make the secondary's replica the live zvol (fail-over).
 
