@@ -30,7 +30,8 @@ lag is read two ways:
   host 2   read on host 2: now minus the creation time of each replica's
            newest zol-repl snapshot (a received snapshot keeps the
            primary's creation time; host 2's clock is converted to host
-           1's with the offsets measured at start), the oldest of N
+           1's with their offset, measured at each sample), the oldest
+           of N
 
 Steady state = the samples after --warmup s. Its floor: the interval
 plus one bare round, i.e. N times 'zfs snapshot' + 'zfs send -i |
@@ -52,6 +53,7 @@ Writes benchmarks/results/replication-<time>.json.
 """
 
 import argparse
+import collections
 import json
 import logging
 import os
@@ -209,6 +211,22 @@ class Bench(object):
                 self.round_end.notify_all()
             return result
         repl.sync_all = sync_all        # the loop calls self.sync_all()
+        self.sync_verbs = {1: [], 2: []}
+        for n, ex in ((1, repl.primary.executor),
+                      (2, repl.secondary.executor)):
+            self._count_verbs(ex, self.sync_verbs[n])
+
+    @staticmethod
+    def _count_verbs(executor, verbs):
+        """Keep the verbs the sync thread sends through executor."""
+        real = executor._execute
+
+        def execute(pool, command, *args, **kwargs):
+            if threading.current_thread().name in ('zol-replication',
+                                                   'zol-send'):
+                verbs.append(' '.join(command.split()[:1]))
+            return real(pool, command, *args, **kwargs)
+        executor._execute = execute
 
     def create(self):
         vtype = fake_volume.fake_volume_type_obj(
@@ -235,15 +253,12 @@ class Bench(object):
 
     # ------------------------------------------------------------ floor
 
-    def floor_sync(self):
-        """N bare incrementals of one interval's data per zvol, timed."""
+    def floor_setup(self):
+        """N floor zvols on host 1, their bare copies on host 2 (@f1)."""
         h1, h2 = self.h1, self.h2
         p1, p2 = h1.parent, h2.parent
         self.floor_names = ['%s-floor-%d' % (self.tag, i)
                             for i in range(self.args.volumes)]
-        per_vol = self.args.write_mibs * self.args.interval / \
-            self.args.volumes
-        blocks = max(1, int(round(per_vol * MiB / BLOCK)))
         h1.admin_ok('; '.join(
             'zfs create -s -V 1G %s/%s && zfs snapshot %s/%s@f1'
             % (p1, n, p1, n) for n in self.floor_names) + '; udevadm settle',
@@ -251,38 +266,72 @@ class Bench(object):
         for n in self.floor_names:
             pipe(h1, 'zfs send %s/%s@f1' % (p1, n), h2,
                  'zfs receive -u %s/%s' % (p2, n))
+        self.floor_snap = 1
+
+    def floor_round(self, per_vol_mib):
+        """N bare incrementals of per_vol_mib MiB each, timed.
+
+        The data is written first (untimed); the round is, per zvol, a
+        'zfs snapshot' on host 1 and 'zfs send -i | zfs receive' through
+        this process, as a sync of the driver: the least a sync costs.
+        """
+        h1, h2 = self.h1, self.h2
+        p1, p2 = h1.parent, h2.parent
+        blocks = max(1, int(round(per_vol_mib * MiB / BLOCK)))
+        span = (1 << 30) // BLOCK - blocks
+        base, snap = 'f%d' % self.floor_snap, 'f%d' % (self.floor_snap + 1)
         h1.admin_ok('; '.join(
             'dd if=/dev/urandom of=/dev/zvol/%s/%s bs=64K count=%d seek=%d '
-            'oflag=direct status=none' % (p1, n, blocks, 97 * i)
-            for i, n in enumerate(self.floor_names)), timeout=600)
-        est = h1.admin_ok('zfs send -nP -i %s/%s@f1 %s/%s' % (
-            p1, self.floor_names[0], p1, self.floor_names[0]))
+            'oflag=direct status=none'
+            % (p1, n, blocks, (7919 * (i + 1) * self.floor_snap) % span)
+            for i, n in enumerate(self.floor_names)), timeout=900)
         t0 = time.monotonic()
         ones = []
         for n in self.floor_names:
             t1 = time.monotonic()
-            h1.admin_ok('zfs snapshot %s/%s@f2' % (p1, n))
-            pipe(h1, 'zfs send -i %s/%s@f1 %s/%s@f2' % (p1, n, p1, n), h2,
-                 'zfs receive -u %s/%s' % (p2, n))
+            h1.admin_ok('zfs snapshot %s/%s@%s' % (p1, n, snap))
+            # -F: a copy promoted by floor_promote() takes the next one
+            pipe(h1, 'zfs send -i %s/%s@%s %s/%s@%s'
+                 % (p1, n, base, p1, n, snap), h2,
+                 'zfs receive -u -F %s/%s' % (p2, n))
             ones.append(time.monotonic() - t1)
         total = time.monotonic() - t0
+        self.floor_snap += 1
+        est = h1.admin_ok('zfs send -nP -i %s/%s@%s %s/%s@%s' % (
+            p1, self.floor_names[0], base, p1, self.floor_names[0], snap))
         h2.admin_ok('; '.join('zfs set readonly=on %s/%s' % (p2, n)
                               for n in self.floor_names))
         size = [ln.split()[1] for ln in est.splitlines()
                 if ln.startswith('size')]
-        self.report['floor_sync'] = {
-            'round_seconds': total, 'one': summary(ones),
-            'data_per_zvol_bytes': blocks * BLOCK,
-            'stream_bytes_per_zvol': int(size[0]) if size else None}
         log('floor: %d bare incrementals of %d KiB each: %.1f s (one: '
             'median %.1f s)' % (len(ones), blocks * BLOCK // 1024, total,
                                 statistics.median(ones)))
+        return {'round_seconds': total, 'one': summary(ones),
+                'data_per_zvol_bytes': blocks * BLOCK,
+                'stream_bytes_per_zvol': int(size[0]) if size else None}
+
+    def floor_sync(self):
+        """The ideal: one interval's writes per zvol."""
+        self.floor_setup()
+        self.report['floor_sync'] = self.floor_round(
+            self.args.write_mibs * self.args.interval / self.args.volumes)
+
+    def floor_like(self):
+        """What the driver sent per sync: interval + its median round."""
+        rounds = self.report['sync_rounds']['seconds']
+        if not rounds:
+            return
+        per_vol = self.args.write_mibs * (
+            self.args.interval + rounds['median']) / self.args.volumes
+        self.report['floor_sync_like'] = self.floor_round(per_vol)
 
     def floor_promote(self):
         """N bare promotes on host 2 through one SSH channel."""
         p2 = self.h2.parent
-        cmd = ' && '.join('zfs rollback %s/%s@f2 && zfs set readonly=off '
-                          '%s/%s' % (p2, n, p2, n) for n in self.floor_names)
+        snap = 'f%d' % self.floor_snap
+        cmd = ' && '.join('zfs rollback %s/%s@%s && zfs set readonly=off '
+                          '%s/%s' % (p2, n, snap, p2, n)
+                          for n in self.floor_names)
         t0 = time.monotonic()
         self.h2.admin_ok(cmd, timeout=600)
         self.report['floor_promote_seconds'] = time.monotonic() - t0
@@ -306,13 +355,23 @@ class Bench(object):
         out = self.h1.admin_ok('cat %s.count' % LOAD).split()
         return int(out[0]), int(out[1])
 
-    def sample(self, offset):
-        """(driver lag, host-2 lag of the oldest replica) now."""
+    def sample(self):
+        """(driver lag, host-2 lag of the oldest replica, offset) now.
+
+        The two guests' clocks drift apart under emulation: their offset
+        (host 1 minus host 2) is measured again at every sample, each
+        against this machine's clock at the middle of its round trip.
+        """
         stats = self.drv.get_volume_stats(refresh=True)
+        off1, _rtt = clock_offset(self.h1)
+        t0 = time.time()
         out = self.h2.admin_ok(
             'date +%%s.%%N; zfs list -H -p -o name,creation -t snapshot -r '
-            '-d 1 %s' % self.h2.parent, timeout=300)
+            '-d 2 %s' % self.h2.parent, timeout=300)
+        t1 = time.time()
         lines = out.splitlines()
+        # date runs first: the middle of the round trip is a bound
+        offset = off1 - (float(lines[0]) - (t0 + t1) / 2)
         now2 = float(lines[0]) + offset     # host 2 -> host 1 clock
         newest = {}
         for line in lines[1:]:
@@ -326,7 +385,7 @@ class Bench(object):
             ages.append(None if created is None else now2 - created)
         known = [a for a in ages if a is not None]
         return (stats.get('zol_replication_lag'),
-                max(known) if len(known) == len(ages) else None)
+                max(known) if len(known) == len(ages) else None, offset)
 
     def run_load(self):
         a = self.args
@@ -334,9 +393,10 @@ class Bench(object):
         off2, rtt2 = clock_offset(self.h2)
         self.report['clock'] = {'host1_offset': off1, 'host2_offset': off2,
                                 'rtt1': rtt1, 'rtt2': rtt2}
-        log('guest clocks minus ours: host 1 %+.2f s, host 2 %+.2f s'
-            % (off1, off2))
+        log('guest clocks minus ours: host 1 %+.2f s, host 2 %+.2f s '
+            '(measured again at every sample)' % (off1, off2))
         self.drv.check_for_setup_error()    # starts the sync thread
+        synced0 = len(self.sync_verbs[1]), len(self.sync_verbs[2])
         self.start_load()
         t0 = time.monotonic()
         samples = []
@@ -346,8 +406,9 @@ class Bench(object):
                               a.period, a.minutes))
         while time.monotonic() - t0 < a.minutes * 60:
             t = time.monotonic() - t0
-            drv_lag, h2_lag = self.sample(off1 - off2)
-            samples.append({'t': t, 'driver': drv_lag, 'host2': h2_lag})
+            drv_lag, h2_lag, offset = self.sample()
+            samples.append({'t': t, 'driver': drv_lag, 'host2': h2_lag,
+                            'clock_1_minus_2': offset})
             loads.append(os.getloadavg()[0])
             log('t=%4.0f s lag: driver %s s, host 2 %s s, rounds %d'
                 % (t, drv_lag, h2_lag if h2_lag is None else
@@ -364,6 +425,11 @@ class Bench(object):
         log('load stopped: %d rounds (%d late), %.1f MiB written in %.0f s'
             % (rounds_written, late, self.report['load']['written_bytes'] /
                MiB, stopped - t0))
+        synced = sum(r['synced'] for r in self.rounds)
+        self.report['sync_commands'] = {
+            'host%d' % n: collections.Counter(
+                self.sync_verbs[n][synced0[n - 1]:]) for n in (1, 2)}
+        self.report['sync_commands']['syncs'] = synced
         steady = [s for s in samples if s['t'] >= a.warmup]
         self.report['samples'] = samples
         self.report['lag'] = {
@@ -388,8 +454,10 @@ class Bench(object):
         # flight when it freezes (one would hold its volume's lock until
         # zol_ssh_command_timeout)
         with self.round_end:
-            n = len(self.rounds)
-            while len(self.rounds) == n:
+            # the catch-up has just waited for a round's end; otherwise
+            # wait for the next one
+            while not self.rounds or time.monotonic() - \
+                    self.rounds[-1]['end'] > self.args.interval / 2.0:
                 self.round_end.wait(600)
         faults.hmp(self.h1.statedir, 'stop')
         log('host 1 frozen (HMP stop); failover_host of %d volumes'
@@ -466,25 +534,38 @@ def print_report(rep):
                         load['loadavg_1min']['median']))
     print('Lag (RPO) after %d s warm-up, oldest of the %d replicas:'
           % (rep['warmup'], rep['volumes']))
-    print('%-22s %7s %7s %7s %4s %14s' % ('', 'median', 'p95', 'max', 'n',
-                                          'median/floor'))
+    print('%-20s %7s %7s %7s %4s %7s %7s %7s' % (
+        '', 'median', 'p95', 'max', 'n', 'x floor', 'p95 x', 'max x'))
     for key, label in (('driver', 'driver stat (s)'),
                        ('host2', 'host 2 snapshot (s)')):
         s = rep['lag'][key]
         if s:
-            print('%-22s %7.1f %7.1f %7.1f %4d %14.2f'
+            print('%-20s %7.1f %7.1f %7.1f %4d %7.2f %7.2f %7.2f'
                   % (label, s['median'], s['p95'], s['max'], s['n'],
-                     s['median'] / floor))
+                     s['median'] / floor, s['p95'] / floor,
+                     s['max'] / floor))
     print('floor: interval %d s + one bare round %.1f s (%d x snapshot + '
           'send -i | receive of %d KiB) = %.1f s'
           % (rep['interval'], floor_round, rep['volumes'],
              rep['floor_sync']['data_per_zvol_bytes'] // 1024, floor))
     sr = rep['sync_rounds']['seconds']
+    like = rep.get('floor_sync_like')
     if sr:
-        print('driver sync round (%d volumes): median %.1f s, max %.1f s '
-              '(x%.2f the bare round); %d syncs failed'
-              % (rep['volumes'], sr['median'], sr['max'],
-                 sr['median'] / floor_round, rep['sync_rounds']['failed']))
+        print('driver sync round (%d volumes): median %.1f s, max %.1f s; '
+              '%d syncs failed' % (rep['volumes'], sr['median'], sr['max'],
+                                   rep['sync_rounds']['failed']))
+    if sr and like:
+        print('bare round of what one driver sync moved (%d KiB per zvol: '
+              'interval + median round of writes): %.1f s; driver round / '
+              'bare round: %.2f' % (like['data_per_zvol_bytes'] // 1024,
+                                    like['round_seconds'],
+                                    sr['median'] / like['round_seconds']))
+    sc = rep.get('sync_commands')
+    if sc and sc['syncs']:
+        print('SSH commands per sync (sync thread, during the load): host 1 '
+              '%.1f, host 2 %.1f (the bare sync: 2 + 1)'
+              % (sum(sc['host1'].values()) / sc['syncs'],
+                 sum(sc['host2'].values()) / sc['syncs']))
     print('catch-up after the load stopped: %.1f s'
           % rep['catch_up_seconds'])
     fo, fp = rep['failover']['seconds'], rep['floor_promote_seconds']
@@ -496,6 +577,9 @@ def print_report(rep):
     print('%-34s %8.1f %12.2f' % ('fail-back (failover_host default)',
                                   rep['failback']['seconds'],
                                   rep['failback']['seconds'] / fp))
+    print('(a fail-back also demotes, syncs back, promotes and demotes '
+          'each volume:\n its ratio to the promote floor is not like for '
+          'like)')
     print('left on the hosts: %s' % (rep.get('left') or 'nothing'))
 
 
@@ -515,6 +599,8 @@ def parse_args():
                     help='s between two lag samples')
     ap.add_argument('--out', default=os.path.join(REPO, 'benchmarks',
                                                   'results'))
+    ap.add_argument('--replot', metavar='REPORT.json',
+                    help='only print the table of a report')
     args = ap.parse_args()
     if args.warmup >= args.minutes * 60:
         ap.error('--warmup must be shorter than --minutes')
@@ -523,6 +609,10 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.replot:
+        with open(args.replot) as f:
+            print_report(json.load(f))
+        return
     logging.basicConfig(level=logging.WARNING,
                         format='%(asctime)s %(levelname)s %(name)s: '
                                '%(message)s')
@@ -540,6 +630,8 @@ def main():
         bench.create()
         bench.run_load()
         bench.failover()
+        bench.drv.replication.stop()
+        bench.floor_like()
     finally:
         bench.cleanup()
     rep = bench.report
