@@ -439,6 +439,8 @@ class Bench(object):
                   r['end'] <= stopped]
         self.report['sync_rounds'] = {
             'seconds': summary([r['end'] - r['start'] for r in rounds]),
+            'all': [{'start': r['start'] - t0, 'end': r['end'] - t0,
+                     'synced': r['synced']} for r in self.rounds],
             'failed': sum(r['failed'] for r in self.rounds),
             'synced': sum(r['synced'] for r in self.rounds)}
         # the last writes reach host 2: a round that began after the stop
