@@ -563,11 +563,13 @@ def print_report(rep):
                                     like['round_seconds'],
                                     sr['median'] / like['round_seconds']))
     sc = rep.get('sync_commands')
-    if sc and sc['syncs']:
+    # one zvol-send per sync, those cut by the end of the load included
+    sends = sc and sc['host1'].get('zvol-send')
+    if sends:
         print('SSH commands per sync (sync thread, during the load): host 1 '
               '%.1f, host 2 %.1f (the bare sync: 2 + 1)'
-              % (sum(sc['host1'].values()) / sc['syncs'],
-                 sum(sc['host2'].values()) / sc['syncs']))
+              % (sum(sc['host1'].values()) / sends,
+                 sum(sc['host2'].values()) / sends))
     print('catch-up after the load stopped: %.1f s'
           % rep['catch_up_seconds'])
     fo, fp = rep['failover']['seconds'], rep['floor_promote_seconds']
