@@ -36,6 +36,7 @@ from cinder.tests.unit import fake_volume
 from oslo_concurrency import processutils
 
 from tests.functional import test_export
+from tests.functional import test_transfer
 from zol_driver import replication
 from zol_driver import ssh
 from zol_driver import transfer
@@ -197,15 +198,6 @@ class NonRootHostTest(test_export.ExportTestBase):
         src = zfs.ZFSHost(self.ex, PARENT)
         dst = zfs.ZFSHost(self.new_executor(), PARENT2)
 
-        def cut_after(nbytes, times):
-            left = [times]
-
-            def fault(sent):
-                if left[0] and sent >= nbytes:
-                    left[0] -= 1
-                    raise OSError('cut by the test after %d bytes' % sent)
-            return fault
-
         def state():
             out = self.host.admin_ok('zfs list -H -p -o name,guid,written '
                                      '-t all -r %s %s' % (PARENT, PARENT2))
@@ -213,12 +205,12 @@ class NonRootHostTest(test_export.ExportTestBase):
 
         before = state()
         exc = self.assertRaises(transfer.TransferError, transfer.ZvolTransfer(
-            src, dst, fault=cut_after(3 * MiB, 2)).run, name)
+            src, dst, fault=test_transfer.cut_after(3 * MiB, 2)).run, name)
         self.assertIn('stream failed', str(exc))
         self.assertEqual(before, state())
 
         stats = transfer.ZvolTransfer(
-            src, dst, fault=cut_after(3 * MiB, 1)).run(name)
+            src, dst, fault=test_transfer.cut_after(3 * MiB, 1)).run(name)
         self.assertEqual(1, stats.resumed)
         dst_dev = '/dev/zvol/%s/%s' % (PARENT2, name)
         self.assertEqual(want, self.host.admin_ok(
@@ -258,14 +250,7 @@ class NonRootHostTest(test_export.ExportTestBase):
                          two.get(name, ('readonly', 'zol:cinder_id')))
         self.host.admin_ok('dd if=/dev/urandom of=%s bs=1M count=4 seek=4 '
                            'conv=fsync status=none' % dev1, timeout=300)
-        cut = [1]
-
-        def fault(sent):
-            if cut[0] and sent >= 2 * MiB:
-                cut[0] -= 1
-                raise OSError('cut by the test after %d bytes' % sent)
-
-        rep._fault = fault
+        rep._fault = test_transfer.cut_after(2 * MiB)
         self.assertEqual(1, rep.sync(name).resumed)
         synced = b2sum(dev1)
         self.assertEqual(synced, b2sum(dev2))

@@ -37,11 +37,10 @@ from oslo_concurrency import processutils
 import testtools
 from testtools import content
 
+from tests.functional import test_transfer
 from tests.functional import testbed
 from zol_driver import replication
-from zol_driver import ssh
 from zol_driver import transfer
-from zol_driver import zfs
 
 MiB = 1 << 20
 
@@ -54,16 +53,7 @@ class ReplicationBetweenTwoHosts(testtools.TestCase):
         self.h1 = testbed.get_host()             # SkipTest when unavailable
         self.h2 = testbed.get_second_host()
         self.name = "volume-repl-%s" % uuid.uuid4().hex[:8]
-        ends = []
-        for h in (self.h1, self.h2):
-            ex = ssh.SSHExecutor(
-                h.host, port=h.port, login=h.user, private_key=h.driver_key,
-                known_hosts_file=h.known_hosts)
-            self.addCleanup(ex.close)
-            self.addCleanup(h.admin, "zfs destroy -r %s/%s"
-                            % (h.parent, self.name))
-            ends.append(zfs.ZFSHost(ex, h.parent))
-        self.p1, self.p2 = ends
+        self.p1, self.p2 = test_transfer.driver_ends(self, self.name)
         self.dev1 = "/dev/zvol/%s/%s" % (self.h1.parent, self.name)
         self.dev2 = "/dev/zvol/%s/%s" % (self.h2.parent, self.name)
         # thick, with a user property and a local native one to carry over
@@ -129,14 +119,7 @@ class ReplicationBetweenTwoHosts(testtools.TestCase):
 
         # an incremental cut after 2 MiB: resumed from the token
         self.write(self.h1, self.dev1, 8)
-        cut = [1]
-
-        def fault(sent):
-            if cut[0] and sent >= 2 * MiB:
-                cut[0] -= 1
-                raise OSError("cut by the test after %d bytes" % sent)
-
-        rep._fault = fault
+        rep._fault = test_transfer.cut_after(2 * MiB)
         stats = rep.sync(self.name)
         rep._fault = None
         self.assertEqual(1, stats.resumed)

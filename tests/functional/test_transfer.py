@@ -43,6 +43,34 @@ from zol_driver import zfs
 MiB = 1 << 20
 
 
+def cut_after(nbytes, times=1):
+    """A transfer ``fault``: cuts the stream ``times`` times at nbytes."""
+    left = [times]
+
+    def fault(sent):
+        if left[0] and sent >= nbytes:
+            left[0] -= 1
+            raise OSError("cut by the test after %d bytes" % sent)
+    return fault
+
+
+def driver_ends(test, name):
+    """(ZFSHost on host 1, on host 2): the driver's key, tank/cinder each.
+
+    Their executors close, and zvol ``name`` is destroyed on both hosts,
+    when ``test`` ends.
+    """
+    ends = []
+    for h in (test.h1, test.h2):
+        ex = ssh.SSHExecutor(
+            h.host, port=h.port, login=h.user, private_key=h.driver_key,
+            known_hosts_file=h.known_hosts)
+        test.addCleanup(ex.close)
+        test.addCleanup(h.admin, "zfs destroy -r %s/%s" % (h.parent, name))
+        ends.append(zfs.ZFSHost(ex, h.parent))
+    return ends
+
+
 class EngineOnTheTestBed(testtools.TestCase):
 
     @classmethod
@@ -84,20 +112,11 @@ class EngineOnTheTestBed(testtools.TestCase):
                                  "-r %s" % parent)
         return sorted(ln for ln in out.splitlines() if self.name in ln)
 
-    def _cut_after(self, nbytes, times):
-        left = [times]
-
-        def fault(sent):
-            if left[0] and sent >= nbytes:
-                left[0] -= 1
-                raise OSError("cut by the test after %d bytes" % sent)
-        return fault
-
     def test_cut_once_resumes_from_the_receive_token(self):
         want = self.sum(self.host.parent)
         before = self.state(self.host.parent)
         stats = transfer.ZvolTransfer(
-            self.src, self.dst, fault=self._cut_after(3 * MiB, 1)
+            self.src, self.dst, fault=cut_after(3 * MiB, 1)
         ).run(self.name)
         self.assertEqual(1, stats.resumed)
         # verified by the engine (zvol-sum on each side), and here again
@@ -112,7 +131,7 @@ class EngineOnTheTestBed(testtools.TestCase):
 
     def test_cut_twice_is_discarded(self):
         before = self.state(self.host.parent)
-        fault = self._cut_after(3 * MiB, 2)
+        fault = cut_after(3 * MiB, 2)
         exc = self.assertRaises(transfer.TransferError, transfer.ZvolTransfer(
             self.src, self.dst, fault=fault).run, self.name)
         self.assertIn("stream failed", str(exc))
@@ -157,16 +176,7 @@ class EngineBetweenTwoHosts(testtools.TestCase):
         self.h1 = testbed.get_host()             # SkipTest when unavailable
         self.h2 = testbed.get_second_host()
         self.name = "volume-xfer-2h-%s" % uuid.uuid4().hex[:8]
-        ends = []
-        for h in (self.h1, self.h2):
-            ex = ssh.SSHExecutor(
-                h.host, port=h.port, login=h.user, private_key=h.driver_key,
-                known_hosts_file=h.known_hosts)
-            self.addCleanup(ex.close)
-            self.addCleanup(h.admin, "zfs destroy -r %s/%s"
-                            % (h.parent, self.name))
-            ends.append(zfs.ZFSHost(ex, h.parent))
-        self.src, self.dst = ends
+        self.src, self.dst = driver_ends(self, self.name)
         self.dev = "/dev/zvol/%s/%s" % (self.h1.parent, self.name)
         self.h1.admin_ok(
             "zfs create -s -V %d %s/%s && udevadm settle && dd "
@@ -183,15 +193,8 @@ class EngineBetweenTwoHosts(testtools.TestCase):
         props = ("zfs get -H -p -o value guid,used,written %s/%s"
                  % (self.h1.parent, self.name))
         before = self.h1.admin_ok(props)
-        cut = [1]
-
-        def fault(sent):
-            if cut[0] and sent >= 3 * MiB:
-                cut[0] -= 1
-                raise OSError("cut by the test after %d bytes" % sent)
-
         stats = transfer.ZvolTransfer(self.src, self.dst,
-                                      fault=fault).run(self.name)
+                                      fault=cut_after(3 * MiB)).run(self.name)
         self.assertEqual(1, stats.resumed)
         self.assertEqual(want, self.h2.admin_ok(
             "udevadm settle; b2sum < /dev/zvol/%s/%s"
