@@ -170,6 +170,12 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
     def _checked_device(self):
         """The replication_device's SiteConf, None, or a set-up error."""
         device, problems = secondary.load(self.configuration)
+        self._enforce(problems)
+        return device
+
+    @staticmethod
+    def _enforce(problems):
+        """A failed rule stops the set-up; a warning is logged."""
         for problem in problems:
             if problem.failed:
                 raise exception.InvalidConfigurationValue(
@@ -177,7 +183,6 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
                     % {'detail': problem.detail, 'fix': problem.fix})
             LOG.warning('%(detail)s. Fix: %(fix)s',
                         {'detail': problem.detail, 'fix': problem.fix})
-        return device
 
     def _starts_failed_over(self, backend_id):
         """Cinder's active_backend_id at start: which site is active."""
@@ -303,13 +308,7 @@ class ZFSonLinuxISCSIDriver(driver.ISCSIDriver):
         The rules are validation's, shared with cinder-zol-check: a failure
         stops the set-up, a warning is logged. Returns the parents.
         """
-        for problem in validation.problems(self.configuration):
-            if problem.failed:
-                raise exception.InvalidConfigurationValue(
-                    message=_('%(detail)s. Fix: %(fix)s')
-                    % {'detail': problem.detail, 'fix': problem.fix})
-            LOG.warning('%(detail)s. Fix: %(fix)s',
-                        {'detail': problem.detail, 'fix': problem.fix})
+        self._enforce(validation.problems(self.configuration))
         return zfs.parse_parents(self.configuration.zol_parent_dataset)
 
     def _init_vendor_properties(self):

@@ -178,6 +178,14 @@ class Replicator(object):
             raise ReplicationError(full, 'cannot discard the interrupted '
                                    'receive: %s' % exc)
 
+    def _source(self, name, where):
+        """The primary's side of ``name``; it must exist."""
+        src = _Side(self.primary, name)
+        if not src.exists:
+            raise ReplicationError(where, 'the source zvol %s does not '
+                                   'exist' % self.primary.full(name))
+        return src
+
     def _replica_props(self, name):
         """What the replica needs set: the source's local properties."""
         props = {}
@@ -202,10 +210,7 @@ class Replicator(object):
         If a replica with a common snapshot exists already, this is sync().
         """
         where = self._where(name)
-        src = _Side(self.primary, name)
-        if not src.exists:
-            raise ReplicationError(where, 'the source zvol %s does not '
-                                   'exist' % self.primary.full(name))
+        src = self._source(name, where)
         dst = _Side(self.secondary, name)
         if dst.exists:
             if self._common(src, dst):
@@ -257,10 +262,7 @@ class Replicator(object):
         Raises NoCommonSnapshot if the sides share none.
         """
         where = self._where(name)
-        src = _Side(self.primary, name)
-        if not src.exists:
-            raise ReplicationError(where, 'the source zvol %s does not '
-                                   'exist' % self.primary.full(name))
+        src = self._source(name, where)
         dst = _Side(self.secondary, name)
         if not dst.exists:
             raise NoCommonSnapshot(where, 'no replica %s'
